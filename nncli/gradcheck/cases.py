@@ -188,3 +188,5 @@ CASES.register("model:mlp(layer_norm)")(
 CASES.register("model:mlp(batch_norm)")(
     _model_case("mlp", out_features=2, hidden_sizes=[5], activation="softplus", norm="batch_norm")
 )
+
+from nncli.gradcheck import transformer_cases  # noqa: E402,F401  (registers the transformer cases)
