@@ -103,7 +103,7 @@ class ParameterBuffer:
         return {name: self.params[name].data.copy() for name in self.names}
 
     def load_state_dict(self, state: dict[str, np.ndarray], *, source: str = "parameters") -> None:
-        """Copy values in by name; refuses missing, unexpected or mis-shaped entries without changing anything."""
+        """Copy values in by name; refuses missing, unexpected or mis-shaped entries, changing nothing."""
         missing = [n for n in self.names if n not in state]
         extra = [n for n in state if n not in self.slices]
         if missing or extra:

@@ -1,0 +1,60 @@
+"""The gradient checker: every registered component passes, and a wrong backward is caught."""
+
+import numpy as np
+import pytest
+
+from nncli.activations import ACTIVATIONS, Tanh
+from nncli.gradcheck import CASES, check_case, run_all
+from nncli.gradcheck.cases import module_case
+from nncli.layers import LAYERS, Linear
+from nncli.losses import LOSSES
+from nncli.models import MODELS
+
+RESULTS = {r.component: r for r in run_all()}
+
+
+@pytest.mark.parametrize("name", sorted(RESULTS))
+def test_component_gradients_match_finite_differences(name):
+    result = RESULTS[name]
+    assert result.max_rel_error <= 1e-7, result
+
+
+def test_every_registered_component_has_a_case():
+    cases = set(CASES.names())
+    assert {f"activation:{n}" for n in ACTIVATIONS.names() if n != "linear"} <= cases
+    assert {f"loss:{n}" for n in LOSSES.names()} <= cases
+    assert all(any(c.startswith(f"model:{n}") for c in cases) for n in MODELS.names())
+    layer_cases = {c.split(":")[1].split("(")[0] for c in cases}
+    assert set(LAYERS.names()) <= layer_cases | set(ACTIVATIONS.names())
+
+
+class WrongTanh(Tanh):
+    """A deliberate bug: forgets the square in 1 − tanh²."""
+
+    def df(self, x, y):
+        return 1 - y
+
+
+class WrongLinear(Linear):
+    """A deliberate bug: the bias gradient is off by a factor of two."""
+
+    def backward(self, grad_out):
+        dx = super().backward(grad_out)
+        self.bias.grad *= 2
+        return dx
+
+
+@pytest.mark.parametrize("make", [lambda rng: WrongTanh(), lambda rng: WrongLinear(3, 2, rng=rng)])
+def test_a_wrong_backward_is_caught(make):
+    rng = np.random.default_rng(0)
+    result = check_case(module_case(make(rng), rng.standard_normal((4, 3)), rng), rng=rng, name="wrong")
+    assert not result.passed
+    assert result.max_rel_error > 1e-2
+
+
+def test_a_correct_backward_passes_the_same_check():
+    rng = np.random.default_rng(0)
+    result = check_case(
+        module_case(Linear(3, 2, rng=rng), rng.standard_normal((4, 3)), rng), rng=rng, name="ok"
+    )
+    assert result.passed and result.max_rel_error < 1e-9

@@ -1,0 +1,173 @@
+"""Training from configs: the example configs learn, resume is bit-identical, the run directory holds
+what the README promises."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nncli.checkpoint import load_npz
+from nncli.configio import load_config
+from nncli.rundir import new_run, resumed_run
+
+
+def train(path, out, overrides=()):
+    cfg, _ = load_config(path, list(overrides))
+    run, directory = new_run(cfg, out)
+    directory.start()
+    run.trainer.subscribe(directory)
+    run.trainer.run()
+    return run, directory.summary
+
+
+def test_xor_reaches_full_validation_accuracy(configs, tmp_path):
+    _, summary = train(configs / "xor.yaml", tmp_path / "run")
+    assert summary["status"] == "completed"
+    assert summary["final_val_metric"] == 1.0
+
+
+def test_spirals_three_arms_reach_95_percent(configs, tmp_path):
+    _, summary = train(configs / "spirals.yaml", tmp_path / "run", ["training.epochs=100"])
+    assert summary["final_val_metric"] >= 0.95
+
+
+def test_sine_regression_reaches_r2_098(configs, tmp_path):
+    _, summary = train(configs / "sine.yaml", tmp_path / "run", ["training.epochs=60"])
+    assert summary["metric"] == "r2"
+    assert summary["final_val_metric"] >= 0.98
+
+
+def test_linear_activation_cannot_separate_circles_but_tanh_can(configs, tmp_path):
+    _, linear = train(configs / "circles-linear.yaml", tmp_path / "a")
+    _, tanh = train(configs / "circles-tanh.yaml", tmp_path / "b")
+    assert linear["final_val_metric"] < 0.7
+    assert tanh["final_val_metric"] >= 0.98
+
+
+def test_proximal_l1_gives_exact_zeros_and_l2_does_not(configs, tmp_path):
+    _, l1 = train(configs / "l1.yaml", tmp_path / "a")
+    _, l2 = train(configs / "l2.yaml", tmp_path / "b")
+    assert l1["sparsity"]["exact_zero"] > l1["sparsity"]["weights"] // 2
+    assert l2["sparsity"]["exact_zero"] == 0
+    final = load_npz(tmp_path / "a" / "final.npz")
+    assert (
+        sum(int(np.sum(v == 0)) for k, v in final.items() if k.endswith("weight"))
+        == l1["sparsity"]["exact_zero"]
+    )
+
+
+def test_run_directory_files_and_metrics(configs, tmp_path):
+    out = tmp_path / "run"
+    run, summary = train(configs / "xor.yaml", out, ["training.epochs=5", "training.log_every=10"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["config.yaml", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json"]
+    )
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    total = run.trainer.settings.total_steps
+    assert [r["step"] for r in rows] == list(range(10, total + 1, 10)) + ([total] if total % 10 else [])
+    keys = {"step", "epoch", "train_loss", "data_loss", "val_loss", "val_metric", "lr", "grad_norm", "time_s"}
+    assert all(set(r) == keys for r in rows)
+    assert all(r["train_loss"] == r["data_loss"] for r in rows)  # no regularisation in xor.yaml
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    init = load_npz(out / "init.npz")
+    assert init["layers.0.weight"].shape == (16, 2)  # (out_features, in_features)
+    assert json.loads((out / "summary.json").read_text())["steps"] == total
+    reloaded, _ = load_config(out / "config.yaml")
+    assert reloaded == run.config
+
+
+def test_train_loss_is_data_loss_plus_penalty(configs, tmp_path):
+    run, _ = train(configs / "l2.yaml", tmp_path / "run", ["training.epochs=1", "training.log_every=1"])
+    row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[0])
+    init = load_npz(tmp_path / "run" / "init.npz")
+    penalty = 0.01 * sum(float(np.sum(v**2)) for k, v in init.items() if k.endswith("weight"))
+    assert row["train_loss"] == pytest.approx(row["data_loss"] + penalty, rel=1e-12)
+
+
+@pytest.mark.parametrize("config", ["xor.yaml", "batchnorm.yaml", "optimizers/adam.yaml"])
+def test_stopped_and_resumed_run_is_bit_identical(configs, tmp_path, config):
+    overrides = ["training.epochs=6", "training.log_every=5"]
+    full, _ = train(configs / config, tmp_path / "full", overrides)
+
+    cfg, _ = load_config(configs / config, overrides)
+    run, directory = new_run(cfg, tmp_path / "part")
+    directory.start()
+    run.trainer.subscribe(directory)
+    stop_at = run.trainer.settings.total_steps // 2 + 3  # mid-epoch
+
+    def stop(event):
+        if getattr(event, "step", 0) >= stop_at and run.trainer.stop_requested is None:
+            run.trainer.stop_requested = "interrupted"
+
+    run.trainer.settings = type(run.trainer.settings)(**{**run.trainer.settings.__dict__, "log_every": 1})
+    run.trainer.subscribe(stop)
+    run.trainer.run()
+    assert directory.summary["status"] == "interrupted"
+
+    resumed, rdir = resumed_run(tmp_path / "part")
+    assert resumed.trainer.state.step == stop_at
+    resumed.trainer.subscribe(rdir)
+    resumed.trainer.run()
+    a = load_npz(tmp_path / "full" / "final.npz")
+    b = load_npz(tmp_path / "part" / "final.npz")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+    for (name, x), (_, y) in zip(full.model.named_buffers(), resumed.model.named_buffers()):
+        np.testing.assert_array_equal(x, y, err_msg=name)
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    """A failure while writing leaves the previous file intact and no temporary file behind."""
+    from nncli import checkpoint
+
+    path = tmp_path / "checkpoint.npz"
+    checkpoint.save_npz(path, {"a": np.arange(3)})
+
+    def broken(f, **arrays):
+        f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        checkpoint.save_npz(path, {"a": np.arange(5)})
+    np.testing.assert_array_equal(load_npz(path)["a"], np.arange(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]
+
+
+def test_early_stopping_stops_and_says_so(configs, tmp_path):
+    _, summary = train(
+        configs / "sine.yaml",
+        tmp_path / "run",
+        [
+            "training.epochs=200",
+            "training.early_stopping.patience=2",
+            "training.eval_every=20",
+            "optimizer.lr=0.05",
+        ],
+    )
+    assert summary["status"] == "early_stopped"
+    assert summary["steps"] < summary["total_steps"]
+
+
+def test_divergence_stops_with_a_message_and_keeps_last_checkpoint(configs, tmp_path):
+    out = tmp_path / "run"
+    cfg, _ = load_config(
+        configs / "sine.yaml", ["optimizer.name=sgd", "optimizer.lr=1e6", "training.checkpoint_every=1"]
+    )
+    run, directory = new_run(cfg, out)
+    directory.start()
+    run.trainer.subscribe(directory)
+    run.trainer.run()
+    summary = directory.summary
+    assert summary["status"] == "diverged"
+    assert "lower learning rate" in summary["message"] and "step" in summary["message"]
+    ckpt = load_npz(out / "checkpoint.npz")
+    assert all(np.all(np.isfinite(v)) for k, v in ckpt.items() if k.startswith("param/"))
+    assert not (out / "final.npz").exists()
+
+
+def test_float32_training_stays_finite_on_the_bundled_configs(configs, tmp_path):
+    for name in ["xor.yaml", "spirals.yaml", "sine.yaml", "batchnorm.yaml", "l1.yaml"]:
+        _, summary = train(configs / name, tmp_path / name, ["dtype=float32", "training.epochs=5"])
+        assert summary["status"] == "completed", name
+        assert np.isfinite(summary["final_train_loss"]), name
