@@ -323,8 +323,6 @@ def config_validate(
 @user_errors
 def datasets_list(json_: JsonOption = False) -> None:
     """Show every bundled dataset with its task and parameters."""
-    import inspect
-
     from rich.table import Table
 
     from nncli.datasets import DATASETS
@@ -332,20 +330,9 @@ def datasets_list(json_: JsonOption = False) -> None:
     rows = []
     for name in DATASETS.names():
         spec = DATASETS.get(name)
-        params = {
-            p: v.default
-            for p, v in inspect.signature(spec.fn).parameters.items()
-            if p not in ("samples", "rng") and v.default is not inspect.Parameter.empty
-        }
-        rows.append(
-            {
-                "name": name,
-                "task": spec.task,
-                "kind": spec.kind,
-                "params": params,
-                "description": spec.description,
-            }
-        )
+        params = {p: default for p, (_, default) in spec.params().items()}
+        summary = spec.description.split(". ")[0].rstrip(".")
+        rows.append({"name": name, "task": spec.task, "kind": spec.kind, "params": params, "description": summary})
     if json_:
         console.print_json(json.dumps(rows))
         return

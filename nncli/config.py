@@ -318,7 +318,7 @@ class TrainingConfig(Strict):
         if self.epochs is None and self.steps is None:
             raise ValueError("give training.epochs or training.steps")
         if self.epochs is not None and self.steps is not None:
-            raise ValueError("give training.epochs or training.steps, not both")
+            raise ValueError("give training.epochs or training.steps, not both (set the other to null)")
         return self
 
 
