@@ -332,7 +332,9 @@ def datasets_list(json_: JsonOption = False) -> None:
         spec = DATASETS.get(name)
         params = {p: default for p, (_, default) in spec.params().items()}
         summary = spec.description.split(". ")[0].rstrip(".")
-        rows.append({"name": name, "task": spec.task, "kind": spec.kind, "params": params, "description": summary})
+        rows.append(
+            {"name": name, "task": spec.task, "kind": spec.kind, "params": params, "description": summary}
+        )
     if json_:
         console.print_json(json.dumps(rows))
         return

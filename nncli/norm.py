@@ -70,7 +70,13 @@ class BatchNorm1d(Module):
     buffer_names = ("running_mean", "running_var")
 
     def __init__(
-        self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True, dtype=np.float64
+        self,
+        num_features: int,
+        *,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        dtype=np.float64,
     ) -> None:
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         if affine:

@@ -1,16 +1,201 @@
-"""Special functions NumPy lacks. `erf` here is exact to libm (one Python call per element) and slow;
-a vectorised version replaces it."""
+"""The error function and its complement, vectorised in NumPy (which has neither), for exact GELU.
+
+erf(x) = 2/√π ∫₀ˣ e^(−u²) du and erfc(x) = 1 − erf(x), elementwise, in the dtype of `x`.
+
+Method. On |x| ≤ 2 (where nearly all activations fall) erf(x) = x·P(x²)/Q(x²), a rational minimax
+fit; all its coefficients are positive, so Horner's rule loses nothing to cancellation. The few
+elements beyond are patched by index in float64 through the scaled complement erfcx(y) = e^(y²)·erfc(y):
+erf(x) = sign(x)·(1 − e^(−y²)·erfcx(y)) with y = |x|, from a rational in y on [0.5, 6] and one in 1/y²
+beyond 6. erfc uses the same pieces and splits y² so that e^(−y²) keeps full relative accuracy.
+The core runs over cache-sized blocks: NumPy makes one pass over memory per operation, and a block
+that stays in L2 makes the ~30 passes about three times cheaper than passes over the whole array.
+
+Accuracy, measured against math.erf / math.erfc in tests/test_special.py:
+    float64 erf   ≤ 5e-16 relative (≈ 2.2 ulp of the result's exponent), everywhere incl. tails
+    float64 erfc  ≤ 2e-15 relative down to the smallest normal result (x ≈ 26.5)
+    float32 erf   ≤ 2.6e-7 relative (≈ 2 float32 eps), from a cheaper degree-(4, 4) core
+float32 erfc goes through float64: it is not on any hot path.
+
+How the constants were made: `python -m nncli.special` (needs mpmath) reruns the Remez exchange on
+relative error below and prints them; tests/test_special.py reruns the float32 fit and compares.
+"""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-_erf = np.frompyfunc(math.erf, 1, 1)
+# erf(x)/x = P(t)/Q(t), t = x², on 0 ≤ t ≤ 4; coefficients lowest degree first, Q monic.
+# Degree (7, 7), minimax relative error 1.3e-18.
+_CORE64 = (
+    (18200083.755092435, 2836474.1522558746, 872805.9600150661, 61383.846336425806,
+     6959.154746021638, 229.54804326872173, 9.981766970073878, 0.03699713300897525),
+    (16129404.269258255, 7890227.856832696, 1790639.667812674, 246290.55598168945,
+     22389.675631079976, 1362.2920687825667, 52.25667987857378, 1.0),
+)  # fmt: skip
+# The same for float32: degree (4, 4), minimax relative error 6.7e-10.
+_CORE32 = (
+    (1355.7069853328626, 260.7283135302178, 59.77843757591637, 4.594099020957543, 0.10151354900065604),
+    (1201.464034236083, 631.5524197596376, 143.3487098207283, 17.30407424874314, 1.0),
+)  # fmt: skip
+# erfcx(y) = e^(y²)·erfc(y) = P(y)/Q(y) on 0.5 ≤ y ≤ 6: degree (8, 9), minimax relative error 2.3e-19.
+_MID = (
+    (3163.4746826269884, 6131.316752704595, 5903.365760300748, 3572.6739966204727, 1468.9051587277247,
+     418.3412687506116, 80.68508044630369, 9.69714442457787, 0.5641895861427572),
+    (3163.474682608949, 9700.91568049474, 13686.202230958883, 11694.71642013927, 6694.580689751132,
+     2674.569196110467, 750.0846518995536, 143.51057210795815, 17.18774127945212, 1.0),
+)  # fmt: skip
+# y·erfcx(y) = P(s)/Q(s), s = 1/y², on y ≥ 6: degree (4, 4), minimax relative error 1.2e-17.
+_BIG = (
+    (0.014409966187319177, 0.22740277540314105, 1.0058180272373989, 1.264250237418958, 0.21736599938110157),
+    (0.02554100006013215, 0.41583142499996356, 1.971525998144128, 2.9626040063779704, 1.0),
+)  # fmt: skip
+
+_CORE = {np.dtype(np.float64): _CORE64, np.dtype(np.float32): _CORE32}
+_CORE_T = 4.0  # the core covers t = x² ≤ 4, i.e. |x| ≤ 2
+_MID_END = 6.0  # beyond, erfc(y) < 2e-17: erf rounds to ±1 in float64
+_BLOCK_BYTES = 1 << 18  # 256 KiB per temporary keeps a block's working set in L2
+
+
+def _rational(t: np.ndarray, p, q, num: np.ndarray | None = None, den: np.ndarray | None = None):
+    """P(t)/Q(t) by Horner's rule with Q monic, in place in `num` (scratch `den`); returns `num`."""
+    num = np.multiply(t, p[-1], out=num)
+    num += p[-2]
+    for c in p[-3::-1]:
+        num *= t
+        num += c
+    den = np.add(t, q[-2], out=den)
+    for c in q[-3::-1]:
+        den *= t
+        den += c
+    num /= den
+    return num
+
+
+def _core(x: np.ndarray, out: np.ndarray, outside: np.ndarray) -> None:
+    """out = x·P(x²)/Q(x²) for flat `x`, block by block; `outside` marks |x| > 2 (and ±inf), where
+    `out` is not valid. NaN stays NaN and is not marked."""
+    p, q = _CORE[x.dtype]
+    step = _BLOCK_BYTES // x.itemsize
+    t, den = np.empty(min(step, x.size), x.dtype), np.empty(min(step, x.size), x.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # t overflows for huge |x|: those are patched
+        for start in range(0, x.size, step):
+            xb, ob = x[start : start + step], out[start : start + step]
+            tb, db = t[: xb.size], den[: xb.size]
+            np.multiply(xb, xb, out=tb)
+            np.greater(tb, _CORE_T, out=outside[start : start + step])
+            _rational(tb, p, q, ob, db)
+            ob *= xb
+
+
+def _erfcx(y: np.ndarray) -> np.ndarray:
+    """e^(y²)·erfc(y) for float64 y ≥ 0.5."""
+    r = _rational(y, *_MID)
+    big = np.flatnonzero(y > _MID_END)
+    if big.size:
+        yb = y[big]
+        r[big] = _rational(1.0 / (yb * yb), *_BIG) / yb
+    return r
+
+
+def _work_dtype(dtype: np.dtype) -> np.dtype:
+    """float32 (also for float16) takes the float32 core; everything else is computed in float64."""
+    return np.dtype(np.float32) if dtype in (np.float16, np.float32) else np.dtype(np.float64)
+
+
+def _result(out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Reshape to x's shape, in x's dtype when that is floating (integers give float64, as ufuncs do)."""
+    out = out.reshape(x.shape)
+    return out.astype(x.dtype, copy=False) if np.issubdtype(x.dtype, np.floating) else out
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """The error function, elementwise, in the dtype of `x`."""
+    """The error function, elementwise, in the dtype of `x`: erf(±inf) = ±1, erf(nan) = nan."""
     x = np.asarray(x)
-    return _erf(x).astype(x.dtype)
+    flat = np.ascontiguousarray(x, dtype=_work_dtype(x.dtype)).reshape(-1)
+    out = np.empty_like(flat)
+    outside = np.empty(flat.shape, dtype=bool)
+    _core(flat, out, outside)
+    tail = np.flatnonzero(outside)
+    if tail.size:  # |x| > 2: 1 − erfc(|x|) in float64; beyond 6 the erfc term no longer counts
+        xt = flat[tail].astype(np.float64)
+        y = np.minimum(np.abs(xt), _MID_END)
+        out[tail] = np.copysign(1.0 - np.exp(-y * y) * _rational(y, *_MID), xt)
+    return _result(out, x)
+
+
+def erfc(x: np.ndarray) -> np.ndarray:
+    """The complementary error function 1 − erf(x), elementwise, with full relative accuracy where
+    it is tiny (x up to ≈ 26.5, beyond which it underflows to 0); computed in float64."""
+    x = np.asarray(x)
+    flat = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+    out = np.empty_like(flat)
+    outside = np.empty(flat.shape, dtype=bool)
+    _core(flat, out, outside)
+    np.subtract(1.0, out, out=out)  # exact enough while erfc ≥ 0.48, i.e. x < 0.5
+    idx = np.flatnonzero(outside | (flat >= 0.5))
+    if idx.size:
+        xt = flat[idx]
+        y = np.minimum(np.abs(xt), 40.0)  # erfc(40) is 0 in float64; keeps inf out of the arithmetic
+        hi = np.trunc(16.0 * y) / 16.0  # y² = hi² + (y − hi)(y + hi) with hi² exact
+        e = np.exp(-hi * hi) * np.exp((hi - y) * (hi + y)) * _erfcx(y)
+        out[idx] = np.where(xt < 0, 2.0 - e, e)
+    return _result(out, x)
+
+
+def _remez(f, lo, hi, m: int, n: int, ngrid: int = 2000, iters: int = 40):
+    """Degree-(m, n) rational P/Q (Q monic) of least max relative error to f on [lo, hi], in mpmath.
+
+    Each pass solves P(v) − f(v)·Q(v) = ±E·f(v)·Q_old(v) on m + n + 2 reference points (linear in the
+    coefficients and E; repeated until Q settles), then moves the references to the error's extrema.
+    """
+    import mpmath as mp
+
+    size = m + n + 2
+    grid = [lo + (hi - lo) * (1 - mp.cos(mp.pi * k / (ngrid - 1))) / 2 for k in range(ngrid)]
+    fg = [f(v) for v in grid]
+    ref = [round((ngrid - 1) * (1 - mp.cos(mp.pi * k / (size - 1))) / 2) for k in range(size)]
+    q = [mp.mpf(1)] + [mp.mpf(0)] * n
+    for _ in range(iters):
+        for _ in range(8):
+            rows = [
+                [grid[k] ** j for j in range(m + 1)]
+                + [-fg[k] * grid[k] ** j for j in range(1, n + 1)]
+                + [-((-1) ** i) * fg[k] * mp.polyval(q[::-1], grid[k])]
+                for i, k in enumerate(ref)
+            ]
+            sol = mp.lu_solve(mp.matrix(rows), mp.matrix([fg[k] for k in ref]))
+            p, q, e_ref = list(sol[: m + 1]), [mp.mpf(1)] + list(sol[m + 1 : m + n + 1]), sol[m + n + 1]
+        err = [(mp.polyval(p[::-1], v) / mp.polyval(q[::-1], v) - fv) / fv for v, fv in zip(grid, fg)]
+        ext, start = [], 0  # the largest |error| in each run of one sign
+        for k in range(1, ngrid + 1):
+            if k == ngrid or mp.sign(err[k]) != mp.sign(err[start]):
+                ext.append(max(range(start, k), key=lambda j: abs(err[j])))
+                start = k
+        while len(ext) > size:
+            ext.pop(0 if abs(err[ext[0]]) < abs(err[ext[-1]]) else -1)
+        ref, max_err = ext, max(abs(v) for v in err)
+        if max_err <= abs(e_ref) * (1 + mp.mpf("1e-4")):
+            break
+    return [float(c / q[-1]) for c in p], [float(c / q[-1]) for c in q], float(max_err)
+
+
+def _fits() -> dict:
+    """name → (function, interval, degrees) of every table above, for `_remez`."""
+    import mpmath as mp
+
+    mp.mp.dps = 40
+    erf_over_x = lambda t: mp.erf(mp.sqrt(t)) / mp.sqrt(t) if t else 2 / mp.sqrt(mp.pi)  # noqa: E731
+    erfcx = lambda y: mp.exp(y * y) * mp.erfc(y)  # noqa: E731
+    y_erfcx = lambda s: mp.exp(1 / s) * mp.erfc(1 / mp.sqrt(s)) / mp.sqrt(s) if s else 1 / mp.sqrt(mp.pi)  # noqa: E731
+    return {
+        "_CORE64": (erf_over_x, mp.mpf(0), mp.mpf(4), 7, 7),
+        "_CORE32": (erf_over_x, mp.mpf(0), mp.mpf(4), 4, 4),
+        "_MID": (erfcx, mp.mpf("0.5"), mp.mpf(6), 8, 9),
+        "_BIG": (y_erfcx, mp.mpf(0), 1 / mp.mpf(36), 4, 4),
+    }
+
+
+if __name__ == "__main__":
+    for name, (f, lo, hi, m, n) in _fits().items():
+        p, q, max_err = _remez(f, lo, hi, m, n)
+        print(f"{name} = (\n    {tuple(p)},\n    {tuple(q)},\n)  # max relative error {max_err:.2g}")

@@ -79,7 +79,13 @@ def numeric_derivative(objective: Callable[[], float], array: np.ndarray, index:
 
 
 def check_case(
-    case: Case, *, eps: float = 1e-4, samples: int = 20, rng: np.random.Generator, threshold: float = 1e-6, name: str
+    case: Case,
+    *,
+    eps: float = 1e-4,
+    samples: int = 20,
+    rng: np.random.Generator,
+    threshold: float = 1e-6,
+    name: str,
 ) -> ComponentResult:
     """Compare `case.gradients()` to finite differences on up to `samples` random entries per tensor."""
     analytic = case.gradients()
@@ -100,7 +106,12 @@ def check_case(
 
 
 def run_all(
-    names: list[str] | None = None, *, eps: float = 1e-4, samples: int = 20, seed: int = 0, threshold: float = 1e-6
+    names: list[str] | None = None,
+    *,
+    eps: float = 1e-4,
+    samples: int = 20,
+    seed: int = 0,
+    threshold: float = 1e-6,
 ) -> list[ComponentResult]:
     """Check every registered component (or those named), each from its own seeded generator."""
     from nncli.gradcheck import cases  # noqa: F401  (registers the built-in cases)
