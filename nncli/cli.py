@@ -384,5 +384,11 @@ def datasets_export(
     console.print(f"wrote {ds.X.shape[0]} samples of {name} to {output}")
 
 
+# ---------------------------------------------------------------------------------------------- other commands
+# Registered last: their modules import the shared options and `user_errors` from this one.
+from nncli.commands.compare import compare_optimizers  # noqa: E402
+
+app.command("compare-optimizers")(compare_optimizers)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

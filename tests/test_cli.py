@@ -33,7 +33,7 @@ training: {epochs: 2, batch_size: 16}
 def test_help_lists_the_commands():
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ("train", "evaluate", "predict", "gradcheck", "config", "datasets"):
+    for command in ("train", "evaluate", "predict", "gradcheck", "config", "datasets", "compare-optimizers"):
         assert command in result.output
 
 

@@ -1,0 +1,773 @@
+"""Compare optimizers: one model, one dataset, one set of initial weights, several optimizers.
+
+A comparison is a list of independent runs. Each run is a small frozen spec (a resolved config as a
+plain dict, a label and a seed); `spec.run()` trains it and returns a `RunResult`. Two specs that differ
+only in `optimizer` build identical initial parameters and see identical batches in identical order,
+because the data, the initialisation and the shuffling depend only on `config.seed` (see nncli.build).
+An `Executor` maps runs to results in input order, in this process or in worker processes; the results
+do not depend on which.
+
+    from nncli.compare import DEFAULT_CONFIG, compare
+    from nncli.configio import validate
+
+    result = compare(validate(DEFAULT_CONFIG), ["sgd", "adam"], seeds=2)
+    for entry in result.ranking:
+        print(entry.label, entry.final_loss.mean)
+
+The loss of a curve is the data loss over the whole training set after each logged step (not the noisy
+mini-batch loss), so the curves, the final loss and "steps to reach a target loss" are exact. Landscapes
+(`plan_landscape`) run the same optimizers on a 2-parameter surface and record the path of every step.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from nncli.config import OptimizerConfig, RunConfig
+from nncli.errors import ConfigError, NncliError
+from nncli.registry import Registry, did_you_mean
+
+DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam")
+CURVE_POINTS = 100  # logged rows per training curve
+LR_GRID_FACTORS = tuple(10 ** np.linspace(-1.0, 1.0, 5))  # base lr × 0.1 … 10, log-spaced
+RESULT_FILES = ("results.json", "curves.csv", "curves.png", "landscape.png")
+
+# The default problem: three spiral arms curled 1.25 turns, a small tanh MLP, mini-batches of 32.
+# Five optimizers take about a second together and their curves come apart clearly.
+DEFAULT_CONFIG: dict = {
+    "name": "spirals",
+    "seed": 0,
+    "data": {"dataset": "spirals", "samples": 600, "arms": 3, "turns": 1.25, "noise": 0.05},
+    "model": {"kind": "mlp", "hidden_sizes": [32, 32], "activation": "tanh"},
+    "optimizer": {"name": "adam", "lr": 0.01},
+    "training": {"steps": 1500, "batch_size": 32},
+}
+
+# ---------------------------------------------------------------------------------------------- presets
+
+PRESETS: Registry = Registry("optimizer")
+for _label, _section in {
+    "sgd": {"name": "sgd", "lr": 0.1},
+    "momentum": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+    "nesterov": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
+    "rmsprop": {"name": "rmsprop", "lr": 0.005},
+    "adagrad": {"name": "adagrad", "lr": 0.1},
+    "adam": {"name": "adam", "lr": 0.01},
+    "adamw": {"name": "adamw", "lr": 0.01, "weight_decay": 0.01},
+}.items():
+    PRESETS.register(_label)(_section)
+
+
+def preset_label(section: dict) -> str:
+    """Which preset an optimizer section is an instance of: sgd with momentum is `momentum` or `nesterov`."""
+    if section["name"] == "sgd" and section.get("momentum", 0) > 0:
+        return "nesterov" if section.get("nesterov") else "momentum"
+    return section["name"]
+
+
+class _OptimizerOnly(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    optimizer: OptimizerConfig
+
+
+def validate_optimizer(section: dict, source: str) -> dict:
+    """The section with every default filled in, or a ConfigError saying `source: optimizer.lr: ...`."""
+    from nncli.configio import format_validation_error
+
+    raw = {"optimizer": section}
+    try:
+        return _OptimizerOnly.model_validate(raw).optimizer.model_dump(mode="json")
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source, {}, raw)) from None
+
+
+def optimizer_sections(
+    labels: Sequence[str], lrs: dict[str, float], own: dict | None = None
+) -> dict[str, dict]:
+    """The optimizer section of each label: its preset, or the config's own optimizer when that is an
+    instance of the label (so a tuned config keeps its settings), with the lr from `lrs`; validated."""
+    sections = {}
+    for label in check_labels(labels):
+        section = dict(own) if own is not None and preset_label(own) == label else dict(PRESETS.get(label))
+        if label in lrs:
+            section["lr"] = lrs[label]
+        sections[label] = validate_optimizer(section, label)
+    return sections
+
+
+def check_labels(labels: Sequence[str]) -> list[str]:
+    if not labels:
+        raise NncliError("--optimizers: name at least one optimizer")
+    for i, label in enumerate(labels):
+        PRESETS.get(label)  # unknown names: "did you mean"
+        if label in labels[:i]:
+            raise NncliError(f"--optimizers: '{label}' is named twice")
+    return list(labels)
+
+
+def parse_lrs(text: str | None, labels: Sequence[str]) -> dict[str, float]:
+    """'adam=0.01,sgd=0.1' → {'adam': 0.01, 'sgd': 0.1}; a bare number applies to every label."""
+    lrs: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        label, sep, value = item.rpartition("=")
+        label = label.strip()
+        try:
+            lr = float(value)
+        except ValueError:
+            raise NncliError(f"--lr '{item.strip()}': '{value.strip()}' is not a number") from None
+        if not sep:
+            lrs.update(dict.fromkeys(labels, lr))
+        elif label not in labels:
+            raise NncliError(
+                f"--lr: '{label}' is not among the compared optimizers{did_you_mean(label, list(labels))}; "
+                f"compared: {', '.join(labels)}"
+            )
+        else:
+            lrs[label] = lr
+    return lrs
+
+
+def lr_grid(lr: float) -> list[float]:
+    """The learning rates `--lr-grid` tries around `lr` (3 significant digits)."""
+    return [float(f"{lr * f:.3g}") for f in LR_GRID_FACTORS]
+
+
+# ---------------------------------------------------------------------------------------------- one run
+
+
+@dataclass
+class RunResult:
+    """What one run gives back: its logged rows and the numbers the ranking needs."""
+
+    label: str
+    seed: int
+    lr: float
+    status: str  # completed, early_stopped or diverged
+    steps: int
+    wall_time_s: float
+    rows: list[dict]  # step, loss, then val_loss/val_metric or the landscape's coordinates, time_s
+    final_loss: float | None = None  # None when diverged
+    final_val_loss: float | None = None
+    best_val_metric: float | None = None
+
+    def __post_init__(self) -> None:
+        last = self.rows[-1] if self.rows else {}
+        if self.status != "diverged":
+            self.final_loss = _finite(last.get("loss"))
+        self.final_val_loss = _finite(last.get("val_loss"))
+        metrics = [m for r in self.rows if (m := _finite(r.get("val_metric"))) is not None]
+        self.best_val_metric = max(metrics) if metrics else None
+
+    @property
+    def steps_per_s(self) -> float | None:
+        return self.steps / self.wall_time_s if self.wall_time_s > 0 else None
+
+    def steps_to(self, target: float | None) -> int | None:
+        """The first logged step whose loss is at most `target`, or None."""
+        if target is None:
+            return None
+        return next(
+            (r["step"] for r in self.rows if _finite(r["loss"]) is not None and r["loss"] <= target), None
+        )
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+RowListener = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Train `config` (a resolved RunConfig as a plain dict) and log the full-training-set loss."""
+
+    label: str
+    seed: int
+    lr: float
+    config: dict
+
+    def run(self, on_row: RowListener | None = None) -> RunResult:
+        from nncli.build import build_run
+        from nncli.configio import validate
+        from nncli.events import StepEnd
+
+        trainer = build_run(validate(self.config, self.label)).trainer
+        rows = [_row(trainer, 0, 0.0)]
+        eval_s = 0.0  # time spent on the whole-training-set loss, left out of the run's times
+
+        def log(event) -> None:
+            nonlocal eval_s
+            if isinstance(event, StepEnd):
+                start = time.perf_counter()
+                time_s = event.time_s - eval_s
+                rows.append(_row(trainer, event.step, time_s, event.val_loss, event.val_metric))
+                eval_s += time.perf_counter() - start
+                if on_row is not None:
+                    on_row(rows[-1])
+
+        trainer.subscribe(log)
+        state = trainer.run()
+        wall = state.elapsed_s - eval_s
+        return RunResult(self.label, self.seed, self.lr, trainer.status, state.step, wall, rows)
+
+
+def _row(trainer, step: int, time_s: float, val_loss=None, val_metric=None) -> dict:
+    if step == 0 and trainer.X_val is not None:
+        val_loss, val_metric = trainer.evaluate()
+    loss, _ = trainer.evaluate(trainer.X, trainer.y)  # eval mode: no dropout draw, no running-stat update
+    return {"step": step, "loss": loss, "val_loss": val_loss, "val_metric": val_metric, "time_s": time_s}
+
+
+@dataclass(frozen=True)
+class LandscapeSpec:
+    """Descend a 2-parameter surface from its fixed start with one optimizer, recording every step."""
+
+    label: str
+    seed: int
+    lr: float
+    problem: str
+    optimizer: dict
+    steps: int
+
+    def run(self, on_row: RowListener | None = None) -> RunResult:
+        from nncli.optimizers import OPTIMIZERS
+
+        problem = LANDSCAPES.get(self.problem)
+        surface = problem.surface(self.seed)
+        params = surface.params
+        params.data[:] = problem.start
+        kwargs = {k: v for k, v in self.optimizer.items() if k != "name"}
+        optimizer = OPTIMIZERS.get(self.optimizer["name"])(params, **kwargs)
+        every, rows, status = max(1, self.steps // 100), [], "completed"
+        start = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore"):
+            for step in range(self.steps + 1):
+                loss = surface.loss_and_grad()
+                x, y = params.data
+                rows.append({"step": step, "loss": loss, surface.names[0]: x, surface.names[1]: y})
+                rows[-1]["time_s"] = time.perf_counter() - start
+                if not (math.isfinite(loss) and np.isfinite(params.grad).all()):
+                    status = "diverged"
+                    break
+                if on_row is not None and step % every == 0:
+                    on_row(rows[-1])
+                if step < self.steps:
+                    optimizer.step()
+        wall = time.perf_counter() - start
+        return RunResult(self.label, self.seed, self.lr, status, rows[-1]["step"], wall, rows)
+
+
+Spec = TrainSpec | LandscapeSpec
+
+
+def execute(spec: Spec) -> RunResult:
+    """Run one spec (a module-level function, so worker processes can receive it)."""
+    return spec.run()
+
+
+def _call(fn: Callable[[], RunResult]) -> RunResult:
+    return fn()
+
+
+# ---------------------------------------------------------------------------------------------- executors
+
+
+class Executor(Protocol):
+    """Runs `fn` on every item and returns the results in input order, calling `on_result(index, result)`
+    as each finishes. `in_process` says whether `fn` runs here, so that it may call back (live rows)."""
+
+    in_process: bool
+
+    def map(
+        self, fn: Callable, items: Sequence, on_result: Callable[[int, Any], None] | None = None
+    ) -> list: ...
+
+
+class SerialExecutor:
+    in_process = True
+
+    def map(self, fn, items, on_result=None) -> list:
+        results = []
+        for i, item in enumerate(items):
+            results.append(fn(item))
+            if on_result is not None:
+                on_result(i, results[-1])
+        return results
+
+
+class ProcessExecutor:
+    """`jobs` worker processes from the standard library's pool. "spawn" starts each worker clean (no
+    inherited threads or state), so a run's numbers cannot depend on what the parent was doing."""
+
+    in_process = False
+
+    def __init__(self, jobs: int, start_method: str = "spawn") -> None:
+        self.jobs, self.start_method = jobs, start_method
+
+    def map(self, fn, items, on_result=None) -> list:
+        results: list = [None] * len(items)
+        context = multiprocessing.get_context(self.start_method)
+        with ProcessPoolExecutor(max_workers=max(1, min(self.jobs, len(items))), mp_context=context) as pool:
+            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+            for future in as_completed(futures):
+                i = futures[future]
+                results[i] = future.result()
+                if on_result is not None:
+                    on_result(i, results[i])
+        return results
+
+
+def make_executor(jobs: int) -> Executor:
+    return SerialExecutor() if jobs <= 1 else ProcessExecutor(jobs)
+
+
+# ---------------------------------------------------------------------------------------------- plans
+
+
+@dataclass
+class Plan:
+    """The runs of a comparison and what the report needs to know about them."""
+
+    specs: list[Spec]
+    labels: list[str]
+    seeds: list[int]
+    sections: dict[str, dict]  # label → optimizer section (lr: the base of a grid)
+    grid: bool
+    metric: str | None
+    problem: dict  # described in results.json
+
+
+def plan_training(
+    config: RunConfig,
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+    lrs: dict[str, float] | None = None,
+    *,
+    seeds: int = 1,
+    steps: int | None = None,
+    grid: bool = False,
+) -> Plan:
+    """One TrainSpec per optimizer × learning rate × seed, built from `config` with only `optimizer`
+    and `seed` changed. Builds the base run once here, so a config that cannot train fails before any
+    worker starts."""
+    from nncli.build import build_run
+    from nncli.configio import validate
+
+    sections = optimizer_sections(optimizers, lrs or {}, config.optimizer.model_dump(mode="json"))
+    raw = config.model_dump(mode="json")
+    if steps is not None:
+        raw["training"].update(steps=steps, epochs=None)
+    trainer = build_run(validate(raw, "config")).trainer
+    raw["training"]["log_every"] = max(1, trainer.settings.total_steps // CURVE_POINTS)
+    seed_list = [config.seed + k for k in range(seeds)]
+    specs: list[Spec] = []
+    for label, section in sections.items():
+        for lr in lr_grid(section["lr"]) if grid else [section["lr"]]:
+            for seed in seed_list:
+                resolved = validate({**raw, "seed": seed, "optimizer": {**section, "lr": lr}}, label)
+                specs.append(TrainSpec(label, seed, lr, resolved.model_dump(mode="json")))
+    data = config.data
+    problem = {
+        "kind": "training",
+        "name": config.name or "compare",
+        "dataset": getattr(data, "dataset", None) or str(getattr(data, "path", "")),
+        "model": config.model.kind,
+        "steps": trainer.settings.total_steps,
+        "batch_size": trainer.settings.batch_size,
+        "config": {k: v for k, v in raw.items() if k != "optimizer"},  # each entry has its own
+    }
+    return Plan(specs, list(sections), seed_list, sections, grid, trainer.metric_name, problem)
+
+
+def plan_landscape(
+    name: str,
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+    lrs: dict[str, float] | None = None,
+    *,
+    steps: int | None = None,
+    grid: bool = False,
+    seed: int = 0,
+) -> Plan:
+    """One LandscapeSpec per optimizer (× learning rate); the problem's own learning rates by default."""
+    problem = LANDSCAPES.get(name)
+    labels = check_labels(optimizers)
+    lrs = {**{k: v for k, v in problem.lrs.items() if k in labels}, **(lrs or {})}
+    sections = optimizer_sections(labels, lrs)
+    steps = steps or problem.steps
+    specs: list[Spec] = [
+        LandscapeSpec(label, seed, lr, name, validate_optimizer({**section, "lr": lr}, label), steps)
+        for label, section in sections.items()
+        for lr in (lr_grid(section["lr"]) if grid else [section["lr"]])
+    ]
+    names = problem.surface(seed).names
+    described = {
+        "kind": "landscape",
+        "name": name,
+        "description": problem.description,
+        "steps": steps,
+        "start": list(problem.start),
+        "extent": list(problem.extent),
+        "parameters": list(names),
+    }
+    return Plan(specs, labels, [seed], sections, grid, None, described)
+
+
+def run_plan(
+    plan: Plan,
+    executor: Executor | None = None,
+    *,
+    on_row: Callable[[int, dict], None] | None = None,
+    on_result: Callable[[int, RunResult], None] | None = None,
+) -> list[RunResult]:
+    """Run every spec; `on_row(index, row)` sees logged rows live when the executor runs in-process."""
+    executor = executor or SerialExecutor()
+    if on_row is not None and executor.in_process:
+        calls = [partial(spec.run, partial(on_row, i)) for i, spec in enumerate(plan.specs)]
+        return executor.map(_call, calls, on_result)
+    return executor.map(execute, plan.specs, on_result)
+
+
+# ---------------------------------------------------------------------------------------------- ranking
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Mean ± sample standard deviation (ddof=1) of the values that exist; std is None for one value."""
+
+    mean: float | None
+    std: float | None
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float | None]) -> Stat:
+        xs = np.array([v for v in values if v is not None], dtype=float)
+        if xs.size == 0:
+            return cls(None, None, 0)
+        return cls(float(xs.mean()), float(xs.std(ddof=1)) if xs.size > 1 else None, int(xs.size))
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "n": self.n}
+
+
+@dataclass
+class Entry:
+    """One optimizer's line of the ranked table: its runs at the chosen learning rate, over seeds."""
+
+    label: str
+    lr: float
+    optimizer: dict
+    runs: list[RunResult]
+    target: float | None
+    grid: list[dict] = field(default_factory=list)  # lr and score of each grid point
+
+    @property
+    def diverged(self) -> int:
+        return sum(r.status == "diverged" for r in self.runs)
+
+    @property
+    def final_loss(self) -> Stat:
+        return Stat(None, None, 0) if self.diverged else Stat.of([r.final_loss for r in self.runs])
+
+    @property
+    def best_val_metric(self) -> Stat:
+        return Stat.of([r.best_val_metric for r in self.runs])
+
+    @property
+    def steps_to_target(self) -> Stat:
+        return Stat.of([r.steps_to(self.target) for r in self.runs])
+
+    @property
+    def wall_time_s(self) -> Stat:
+        return Stat.of([r.wall_time_s for r in self.runs])
+
+    @property
+    def steps_per_s(self) -> Stat:
+        return Stat.of([r.steps_per_s for r in self.runs])
+
+    def to_dict(self, rank: int) -> dict:
+        return {
+            "rank": rank,
+            "optimizer": self.label,
+            "lr": self.lr,
+            "optimizer_config": self.optimizer,
+            "diverged": self.diverged,
+            "final_loss": self.final_loss.to_dict(),
+            "best_val_metric": self.best_val_metric.to_dict(),
+            "steps_to_target": self.steps_to_target.to_dict(),
+            "wall_time_s": self.wall_time_s.to_dict(),
+            "steps_per_s": self.steps_per_s.to_dict(),
+            "runs": [
+                {
+                    "seed": r.seed,
+                    "status": r.status,
+                    "steps": r.steps,
+                    "final_loss": r.final_loss,
+                    "final_val_loss": r.final_val_loss,
+                    "best_val_metric": r.best_val_metric,
+                    "steps_to_target": r.steps_to(self.target),
+                    "wall_time_s": r.wall_time_s,
+                }
+                for r in self.runs
+            ],
+            **({"lr_grid": self.grid} if self.grid else {}),
+        }
+
+
+def grid_score(runs: Sequence[RunResult]) -> float:
+    """What `--lr-grid` minimises: the mean final validation loss over seeds (the final training loss
+    when there is no validation set); a diverged run scores infinity."""
+    scores = [r.final_val_loss if r.final_val_loss is not None else r.final_loss for r in runs]
+    return math.inf if any(s is None for s in scores) else float(np.mean(scores))
+
+
+@dataclass
+class Comparison:
+    """The ranked outcome: entries sorted by mean final loss (diverged last), plus what produced them."""
+
+    plan: Plan
+    ranking: list[Entry]
+    target_loss: float | None
+
+    def to_dict(self) -> dict:
+        return {
+            "problem": self.plan.problem,
+            "optimizers": self.plan.labels,
+            "seeds": self.plan.seeds,
+            "metric": self.plan.metric,
+            "target_loss": self.target_loss,
+            "lr_grid": self.plan.grid,
+            "ranking": [e.to_dict(i + 1) for i, e in enumerate(self.ranking)],
+        }
+
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """label → (steps, loss averaged over seeds), in ranking order; non-finite points dropped."""
+        series = {}
+        for e in self.ranking:
+            n = min(len(r.rows) for r in e.runs)
+            steps = np.array([row["step"] for row in e.runs[0].rows[:n]])
+            loss = np.mean([[row["loss"] for row in r.rows[:n]] for r in e.runs], axis=0)
+            keep = np.isfinite(loss)
+            series[e.label] = (steps[keep], loss[keep])
+        return series
+
+    @cached_property
+    def landscape(self) -> tuple[np.ndarray, tuple]:
+        """(loss grid, extent) of a landscape comparison, computed once."""
+        return loss_grid(self.plan.problem["name"], self.plan.seeds[0])
+
+    def paths(self) -> dict[str, np.ndarray]:
+        """label → (k, 2) parameter path of a landscape run."""
+        names = self.plan.problem["parameters"]
+        return {e.label: np.array([[row[n] for n in names] for row in e.runs[0].rows]) for e in self.ranking}
+
+    def curves_csv(self) -> str:
+        """One line per logged row of every run at the chosen learning rates."""
+        rows = [(e.label, r.seed, r.lr, row) for e in self.ranking for r in e.runs for row in r.rows]
+        columns = list(rows[0][3]) if rows else []
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["optimizer", "seed", "lr", *columns])
+        for label, seed, lr, row in rows:
+            writer.writerow([label, seed, repr(lr), *(_cell(row[c]) for c in columns)])
+        return out.getvalue()
+
+
+def _cell(value) -> str:
+    """A CSV cell that reads back to the same number: repr of floats, empty for a missing value."""
+    return (
+        "" if value is None else repr(float(value)) if isinstance(value, float | np.floating) else str(value)
+    )
+
+
+def summarize(plan: Plan, results: Sequence[RunResult], target_loss: float | None = None) -> Comparison:
+    """Pick each optimizer's learning rate (the best grid score, or its only one), then rank.
+
+    The default target loss is the median over optimizers of their mean final loss: the level the
+    better half reaches, so "steps to target" compares how fast they get there.
+    """
+    entries = []
+    for label in plan.labels:
+        by_lr: dict[float, list[RunResult]] = {}
+        for r in results:
+            if r.label == label:
+                by_lr.setdefault(r.lr, []).append(r)
+        scores = {lr: grid_score(runs) for lr, runs in by_lr.items()}
+        best = min(by_lr, key=lambda lr: scores[lr])  # first of equals: the smaller lr
+        grid = [{"lr": lr, "score": _finite(s)} for lr, s in scores.items()] if plan.grid else []
+        entries.append(Entry(label, best, {**plan.sections[label], "lr": best}, by_lr[best], None, grid))
+    if target_loss is None:
+        finals = [e.final_loss.mean for e in entries if e.final_loss.mean is not None]
+        target_loss = float(np.median(finals)) if finals else None
+    for e in entries:
+        e.target = target_loss
+    entries.sort(key=lambda e: math.inf if e.final_loss.mean is None else e.final_loss.mean)
+    return Comparison(plan, entries, target_loss)
+
+
+def compare(
+    config: RunConfig,
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+    lrs: dict[str, float] | None = None,
+    *,
+    seeds: int = 1,
+    steps: int | None = None,
+    grid: bool = False,
+    jobs: int = 1,
+    target_loss: float | None = None,
+) -> Comparison:
+    """Plan, run and rank in one call (the library's way; the CLI calls the steps to show them live)."""
+    plan = plan_training(config, optimizers, lrs, seeds=seeds, steps=steps, grid=grid)
+    return summarize(plan, run_plan(plan, make_executor(jobs)), target_loss)
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+def clear_results(directory: Path) -> None:
+    for name in RESULT_FILES:
+        (directory / name).unlink(missing_ok=True)
+
+
+def write_results(comparison: Comparison, directory: Path, *, log_y: bool = True) -> list[Path]:
+    """results.json and curves.csv (atomic writes), and the pictures when matplotlib is installed."""
+    from nncli import plots
+    from nncli.checkpoint import atomic_write_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = [directory / "results.json", directory / "curves.csv"]
+    atomic_write_text(written[0], json.dumps(comparison.to_dict(), indent=2) + "\n")
+    atomic_write_text(written[1], comparison.curves_csv())
+    if plots.has_matplotlib():
+        name = comparison.plan.problem["name"]
+        path = directory / "curves.png"
+        written.append(plots.save_loss_curves(comparison.curves(), path, log_y=log_y, title=f"{name}: loss"))
+        if comparison.plan.problem["kind"] == "landscape":
+            grid, extent = comparison.landscape
+            path = directory / "landscape.png"
+            written.append(plots.save_landscape(grid, extent, comparison.paths(), path, title=name))
+    return written
+
+
+# ---------------------------------------------------------------------------------------------- landscapes
+
+
+class Rosenbrock:
+    """f(x, y) = (a − x)² + b·(y − x²)²: a curved valley with its minimum f = 0 at (a, a²)."""
+
+    names = ("x", "y")
+
+    def __init__(self, a: float = 1.0, b: float = 100.0) -> None:
+        from nncli.parameters import Parameter, ParameterBuffer
+
+        self.a, self.b = a, b
+        self.params = ParameterBuffer([("xy", Parameter(np.zeros(2)))])
+
+    def loss_at(self, point) -> float:
+        x, y = point
+        return (self.a - x) ** 2 + self.b * (y - x * x) ** 2
+
+    def loss_and_grad(self) -> float:
+        """∂f/∂x = −2(a − x) − 4b·x·(y − x²), ∂f/∂y = 2b·(y − x²)."""
+        x, y = self.params.data
+        r = y - x * x
+        self.params.grad[0] = -2.0 * (self.a - x) - 4.0 * self.b * x * r
+        self.params.grad[1] = 2.0 * self.b * r
+        return self.loss_at((x, y))
+
+
+class NeuronSurface:
+    """The notes' neuron σ(w·x + b) under MSE on 1-D two-class data, computed by the engine: the flat
+    parameter buffer is exactly (w, b), and sigmoid's flat tails make plateaus where steps stall."""
+
+    names = ("weight", "bias")
+
+    def __init__(self, seed: int) -> None:
+        from nncli.build import build_run
+        from nncli.configio import validate
+
+        raw = {
+            "seed": seed,
+            "data": {
+                "dataset": "gaussian_blobs",
+                "samples": 200,
+                "centers": 2,
+                "features": 1,
+                "std": 1.0,
+                "validation": 0.0,
+            },
+            "model": {"kind": "neuron", "activation": "sigmoid"},
+            "loss": "mse",
+            "training": {"steps": 1, "batch_size": 0},
+        }
+        run = build_run(validate(raw, "neuron landscape"))
+        self.trainer, self.params = run.trainer, run.params
+
+    def loss_at(self, point) -> float:
+        self.params.data[:] = point
+        return self.trainer.evaluate(self.trainer.X, self.trainer.y)[0]
+
+    def loss_and_grad(self) -> float:
+        tr = self.trainer
+        self.params.zero_grad()
+        loss = tr.loss.forward(tr.model.forward(tr.X), tr.y)
+        tr.model.backward(tr.loss.backward())
+        return loss
+
+
+@dataclass(frozen=True)
+class LandscapeProblem:
+    description: str
+    surface: Callable[[int], Any]  # seed → a surface with names, params, loss_at, loss_and_grad
+    start: tuple[float, float]
+    extent: tuple[float, float, float, float]  # xmin, xmax, ymin, ymax of the picture
+    steps: int
+    lrs: dict[str, float]  # learning rates that suit this surface, over the presets'
+
+
+LANDSCAPES: Registry = Registry("landscape")
+LANDSCAPES.register("rosenbrock")(
+    LandscapeProblem(
+        "Rosenbrock's banana valley (a=1, b=100), minimum at (1, 1)",
+        lambda seed: Rosenbrock(),
+        start=(-0.5, 2.5),
+        extent=(-2.0, 2.0, -1.0, 3.0),
+        steps=1000,
+        lrs=dict(sgd=1e-3, momentum=2e-4, nesterov=2e-4, rmsprop=1e-2, adagrad=0.3, adam=0.1, adamw=0.1),
+    )
+)
+LANDSCAPES.register("neuron")(
+    LandscapeProblem(
+        "one sigmoid neuron σ(w·x + b) with MSE on two 1-D clusters: weight and bias",
+        NeuronSurface,
+        start=(2.0, 6.0),  # on the plateau where σ saturates: the gradient nearly vanishes
+        extent=(-6.0, 4.0, -3.0, 8.0),
+        steps=300,
+        lrs=dict(sgd=2.0, momentum=0.5, nesterov=0.5, rmsprop=0.05, adagrad=0.5, adam=0.1, adamw=0.1),
+    )
+)
+
+
+def loss_grid(name: str, seed: int = 0, nx: int = 121, ny: int = 121) -> tuple[np.ndarray, tuple]:
+    """The problem's loss over its extent: grid[j, i] = loss at (x_i, y_j)."""
+    problem = LANDSCAPES.get(name)
+    surface = problem.surface(seed)
+    xmin, xmax, ymin, ymax = problem.extent
+    xs, ys = np.linspace(xmin, xmax, nx), np.linspace(ymin, ymax, ny)
+    grid = np.array([[surface.loss_at((x, y)) for x in xs] for y in ys])
+    return grid, problem.extent
