@@ -25,20 +25,20 @@ import csv
 import io
 import json
 import math
-import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nncli.config import OptimizerConfig, RunConfig
 from nncli.errors import ConfigError, NncliError
+from nncli.executors import Executor, SerialExecutor, make_executor
+from nncli.landscapes import LANDSCAPES, loss_grid
 from nncli.registry import Registry, did_you_mean
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam")
@@ -284,58 +284,6 @@ def execute(spec: Spec) -> RunResult:
 
 def _call(fn: Callable[[], RunResult]) -> RunResult:
     return fn()
-
-
-# ---------------------------------------------------------------------------------------------- executors
-
-
-class Executor(Protocol):
-    """Runs `fn` on every item and returns the results in input order, calling `on_result(index, result)`
-    as each finishes. `in_process` says whether `fn` runs here, so that it may call back (live rows)."""
-
-    in_process: bool
-
-    def map(
-        self, fn: Callable, items: Sequence, on_result: Callable[[int, Any], None] | None = None
-    ) -> list: ...
-
-
-class SerialExecutor:
-    in_process = True
-
-    def map(self, fn, items, on_result=None) -> list:
-        results = []
-        for i, item in enumerate(items):
-            results.append(fn(item))
-            if on_result is not None:
-                on_result(i, results[-1])
-        return results
-
-
-class ProcessExecutor:
-    """`jobs` worker processes from the standard library's pool. "spawn" starts each worker clean (no
-    inherited threads or state), so a run's numbers cannot depend on what the parent was doing."""
-
-    in_process = False
-
-    def __init__(self, jobs: int, start_method: str = "spawn") -> None:
-        self.jobs, self.start_method = jobs, start_method
-
-    def map(self, fn, items, on_result=None) -> list:
-        results: list = [None] * len(items)
-        context = multiprocessing.get_context(self.start_method)
-        with ProcessPoolExecutor(max_workers=max(1, min(self.jobs, len(items))), mp_context=context) as pool:
-            futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
-            for future in as_completed(futures):
-                i = futures[future]
-                results[i] = future.result()
-                if on_result is not None:
-                    on_result(i, results[i])
-        return results
-
-
-def make_executor(jobs: int) -> Executor:
-    return SerialExecutor() if jobs <= 1 else ProcessExecutor(jobs)
 
 
 # ---------------------------------------------------------------------------------------------- plans
@@ -662,112 +610,3 @@ def write_results(comparison: Comparison, directory: Path, *, log_y: bool = True
             path = directory / "landscape.png"
             written.append(plots.save_landscape(grid, extent, comparison.paths(), path, title=name))
     return written
-
-
-# ---------------------------------------------------------------------------------------------- landscapes
-
-
-class Rosenbrock:
-    """f(x, y) = (a − x)² + b·(y − x²)²: a curved valley with its minimum f = 0 at (a, a²)."""
-
-    names = ("x", "y")
-
-    def __init__(self, a: float = 1.0, b: float = 100.0) -> None:
-        from nncli.parameters import Parameter, ParameterBuffer
-
-        self.a, self.b = a, b
-        self.params = ParameterBuffer([("xy", Parameter(np.zeros(2)))])
-
-    def loss_at(self, point) -> float:
-        x, y = point
-        return (self.a - x) ** 2 + self.b * (y - x * x) ** 2
-
-    def loss_and_grad(self) -> float:
-        """∂f/∂x = −2(a − x) − 4b·x·(y − x²), ∂f/∂y = 2b·(y − x²)."""
-        x, y = self.params.data
-        r = y - x * x
-        self.params.grad[0] = -2.0 * (self.a - x) - 4.0 * self.b * x * r
-        self.params.grad[1] = 2.0 * self.b * r
-        return self.loss_at((x, y))
-
-
-class NeuronSurface:
-    """The notes' neuron σ(w·x + b) under MSE on 1-D two-class data, computed by the engine: the flat
-    parameter buffer is exactly (w, b), and sigmoid's flat tails make plateaus where steps stall."""
-
-    names = ("weight", "bias")
-
-    def __init__(self, seed: int) -> None:
-        from nncli.build import build_run
-        from nncli.configio import validate
-
-        raw = {
-            "seed": seed,
-            "data": {
-                "dataset": "gaussian_blobs",
-                "samples": 200,
-                "centers": 2,
-                "features": 1,
-                "std": 1.0,
-                "validation": 0.0,
-            },
-            "model": {"kind": "neuron", "activation": "sigmoid"},
-            "loss": "mse",
-            "training": {"steps": 1, "batch_size": 0},
-        }
-        run = build_run(validate(raw, "neuron landscape"))
-        self.trainer, self.params = run.trainer, run.params
-
-    def loss_at(self, point) -> float:
-        self.params.data[:] = point
-        return self.trainer.evaluate(self.trainer.X, self.trainer.y)[0]
-
-    def loss_and_grad(self) -> float:
-        tr = self.trainer
-        self.params.zero_grad()
-        loss = tr.loss.forward(tr.model.forward(tr.X), tr.y)
-        tr.model.backward(tr.loss.backward())
-        return loss
-
-
-@dataclass(frozen=True)
-class LandscapeProblem:
-    description: str
-    surface: Callable[[int], Any]  # seed → a surface with names, params, loss_at, loss_and_grad
-    start: tuple[float, float]
-    extent: tuple[float, float, float, float]  # xmin, xmax, ymin, ymax of the picture
-    steps: int
-    lrs: dict[str, float]  # learning rates that suit this surface, over the presets'
-
-
-LANDSCAPES: Registry = Registry("landscape")
-LANDSCAPES.register("rosenbrock")(
-    LandscapeProblem(
-        "Rosenbrock's banana valley (a=1, b=100), minimum at (1, 1)",
-        lambda seed: Rosenbrock(),
-        start=(-0.5, 2.5),
-        extent=(-2.0, 2.0, -1.0, 3.0),
-        steps=1000,
-        lrs=dict(sgd=1e-3, momentum=2e-4, nesterov=2e-4, rmsprop=1e-2, adagrad=0.3, adam=0.1, adamw=0.1),
-    )
-)
-LANDSCAPES.register("neuron")(
-    LandscapeProblem(
-        "one sigmoid neuron σ(w·x + b) with MSE on two 1-D clusters: weight and bias",
-        NeuronSurface,
-        start=(2.0, 6.0),  # on the plateau where σ saturates: the gradient nearly vanishes
-        extent=(-6.0, 4.0, -3.0, 8.0),
-        steps=300,
-        lrs=dict(sgd=2.0, momentum=0.5, nesterov=0.5, rmsprop=0.05, adagrad=0.5, adam=0.1, adamw=0.1),
-    )
-)
-
-
-def loss_grid(name: str, seed: int = 0, nx: int = 121, ny: int = 121) -> tuple[np.ndarray, tuple]:
-    """The problem's loss over its extent: grid[j, i] = loss at (x_i, y_j)."""
-    problem = LANDSCAPES.get(name)
-    surface = problem.surface(seed)
-    xmin, xmax, ymin, ymax = problem.extent
-    xs, ys = np.linspace(xmin, xmax, nx), np.linspace(ymin, ymax, ny)
-    grid = np.array([[surface.loss_at((x, y)) for x in xs] for y in ys])
-    return grid, problem.extent

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from nncli import cli
+from nncli import cli, executors, landscapes
 from nncli import compare as cmp
 from nncli.build import build_run
 from nncli.commands.compare import compare_optimizers, fmt_stat, ranked_cells
@@ -124,8 +124,8 @@ def test_a_compared_run_is_exactly_a_plain_training_run():
 
 def test_jobs_1_and_2_give_identical_results():
     plan = cmp.plan_training(small(), ["sgd", "adam"], seeds=2)
-    serial = cmp.run_plan(plan, cmp.SerialExecutor())
-    parallel = cmp.run_plan(plan, cmp.ProcessExecutor(2))
+    serial = cmp.run_plan(plan, executors.SerialExecutor())
+    parallel = cmp.run_plan(plan, executors.ProcessExecutor(2))
     assert [(r.label, r.seed) for r in parallel] == [(s.label, s.seed) for s in plan.specs]
     for a, b in zip(serial, parallel):
         assert without_times(a.rows) == without_times(b.rows)
@@ -335,7 +335,7 @@ def test_the_default_problem_runs_from_the_cli(tmp_path, wide_console):
 
 
 def test_rosenbrock_gradient_matches_finite_differences():
-    surface = cmp.Rosenbrock()
+    surface = landscapes.Rosenbrock()
     for point in [(-0.5, 2.5), (0.3, -0.2), (1.0, 1.0)]:
         surface.params.data[:] = point
         loss = surface.loss_and_grad()
@@ -347,7 +347,7 @@ def test_rosenbrock_gradient_matches_finite_differences():
 
 
 def test_the_neuron_surface_is_the_notes_neuron():
-    surface = cmp.NeuronSurface(seed=0)
+    surface = landscapes.NeuronSurface(seed=0)
     X, y = surface.trainer.X[:, 0], surface.trainer.y.ravel()
     w, b = 1.5, -0.7
     by_hand = np.mean((1 / (1 + np.exp(-(w * X + b))) - y) ** 2)
@@ -366,16 +366,16 @@ def test_landscape_paths_share_their_start_and_have_one_point_per_step(name):
     plan = cmp.plan_landscape(name, ["sgd", "momentum", "adam"], steps=40)
     comparison = cmp.summarize(plan, cmp.run_plan(plan))
     paths = comparison.paths()
-    start = cmp.LANDSCAPES.get(name).start
+    start = landscapes.LANDSCAPES.get(name).start
     for path in paths.values():
         assert path.shape == (41, 2)
         np.testing.assert_array_equal(path[0], start)
     assert not np.array_equal(paths["sgd"][-1], paths["adam"][-1])
     sgd = next(e for e in comparison.ranking if e.label == "sgd").runs[0]
-    grid_lr = cmp.LANDSCAPES.get(name).lrs["sgd"]
+    grid_lr = landscapes.LANDSCAPES.get(name).lrs["sgd"]
     assert sgd.lr == grid_lr
     # plain SGD by hand: p ← p − lr·∇f(p)
-    surface = cmp.LANDSCAPES.get(name).surface(0)
+    surface = landscapes.LANDSCAPES.get(name).surface(0)
     surface.params.data[:] = start
     for _ in range(3):
         surface.loss_and_grad()

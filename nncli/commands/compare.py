@@ -19,6 +19,7 @@ from rich.table import Table
 from nncli import compare as cmp
 from nncli.cli import JsonOption, SetOption, console, user_errors
 from nncli.errors import NncliError
+from nncli.executors import make_executor
 from nncli.reporter import fmt
 
 
@@ -83,7 +84,7 @@ def compare_optimizers(
         console.print(_headline(plan, jobs), highlight=False)
     board = LiveBoard(console, plan, parallel=jobs > 1, quiet=json_)
     with board:
-        results = cmp.run_plan(plan, cmp.make_executor(jobs), on_row=board.row, on_result=board.done)
+        results = cmp.run_plan(plan, make_executor(jobs), on_row=board.row, on_result=board.done)
     comparison = cmp.summarize(plan, results, target_loss)
     written = cmp.write_results(comparison, directory, log_y=log_y)
     if json_:
