@@ -189,12 +189,16 @@ def build_schedule(config: RunConfig, total_steps: int):
     return SCHEDULES.get(sc.name)(config.optimizer.lr, **kwargs)
 
 
-def build_metric(dataset: Dataset, loss_name: str, model_config) -> tuple:
+def class_threshold(loss_name: str) -> float:
+    """Where a single output splits class 0 from class 1: 0.5 for outputs trained toward 0/1 targets
+    with MSE or Huber, 0 for logits (bce_with_logits). Several outputs take the argmax instead."""
+    return 0.5 if loss_name in ("mse", "huber") else 0.0
+
+
+def build_metric(dataset: Dataset, loss_name: str) -> tuple:
     if dataset.task == "regression":
         return metrics.r2_score, "r2"
-    # one output: logits (threshold 0) for bce, otherwise the model's own output scale
-    probs = loss_name != "bce_with_logits" and getattr(model_config, "activation", "") == "sigmoid"
-    threshold = 0.5 if probs or (loss_name in ("mse", "huber")) else 0.0
+    threshold = class_threshold(loss_name)
     return (lambda pred, y: metrics.accuracy(pred, y, threshold=threshold)), "accuracy"
 
 
@@ -220,7 +224,7 @@ def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
             proximal = L1(reg.l1)
         else:
             regularizers.insert(0, L1(reg.l1))
-    metric, metric_name = build_metric(train, loss_name, config.model)
+    metric, metric_name = build_metric(train, loss_name)
     trainer = Trainer(
         model=model,
         params=params,

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nncli.errors import NncliError
 
@@ -54,7 +55,7 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except NncliError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except typer.Exit:
             raise
@@ -65,7 +66,7 @@ def user_errors(fn):
             if _debug["on"]:
                 raise
             err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                 "This is a bug in nncli; run again with --debug for the traceback.",
                 highlight=False,
             )
@@ -384,11 +385,15 @@ def datasets_export(
     console.print(f"wrote {ds.X.shape[0]} samples of {name} to {output}")
 
 
-# ---------------------------------------------------------------------------------------------- other commands
+# ------------------------------------------------------------------------------------------ other commands
 # Registered last: their modules import the shared options and `user_errors` from this one.
 from nncli.commands.compare import compare_optimizers  # noqa: E402
+from nncli.commands.plot import plot  # noqa: E402
+from nncli.commands.report import report  # noqa: E402
 
 app.command("compare-optimizers")(compare_optimizers)
+app.command("plot")(plot)
+app.command("report")(report)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -296,7 +296,9 @@ def save_attention_maps(
     plt = pyplot()
     maps = [np.asarray(m, float)[0] if np.ndim(m) == 4 else np.asarray(m, float) for m in maps]
     layers, heads = len(maps), max(m.shape[0] for m in maps)
-    fig, axes = plt.subplots(layers, heads, figsize=(2.6 * heads + 1, 2.5 * layers), squeeze=False)
+    fig, axes = plt.subplots(
+        layers, heads, figsize=(2.6 * heads + 1, 2.5 * layers), squeeze=False, layout="constrained"
+    )
     image = None
     for l, m in enumerate(maps):
         for h in range(heads):
@@ -400,16 +402,11 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: b
 
 
 def save_run_attention(run, path: Path, *, title: str = "") -> Path:
-    """The attention maps of a transformer run's first validation (else training) sample, in eval mode."""
+    """The attention maps of a transformer run's first validation (else training) sample."""
     trainer, data = run.trainer, run.data
     X = trainer.X_val if trainer.X_val is not None else trainer.X
     raw = (data.val if data.val is not None else data.train).X[0]
     tokens = (
         [str(int(t)) for t in raw] if raw.ndim == 1 and not np.issubdtype(raw.dtype, np.floating) else None
     )
-    run.model.eval()
-    try:
-        maps = run.model.attention_maps(X[:1])
-    finally:
-        run.model.train()
-    return save_attention_maps(maps, path, tokens=tokens, title=title)
+    return save_attention_maps(run.model.attention_maps(X[:1]), path, tokens=tokens, title=title)

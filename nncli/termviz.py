@@ -72,14 +72,15 @@ def num(v: float) -> str:
 
 
 def value_range(values: np.ndarray, pad: float = 0.0) -> tuple[float, float]:
-    """(lo, hi) of the finite values, widened by `pad`·span; a flat or empty range gets a unit width."""
+    """(lo, hi) of the finite values, widened by `pad`·span; a flat range is widened by 5% of its value
+    (at least 0.05) each side, an empty one is (0, 1)."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return 0.0, 1.0
     lo, hi = float(finite.min()), float(finite.max())
     span = hi - lo
     if span <= 1e-12 * max(abs(lo), abs(hi), 1.0):
-        half = 0.5 * max(abs(lo), 1.0) * 0.1
+        half = 0.05 * max(abs(lo), 1.0)
         return lo - half, hi + half
     return lo - pad * span, hi + pad * span
 
