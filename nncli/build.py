@@ -214,6 +214,10 @@ def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
     model = build_model(config, train, loss_name, model_rng)
     params = ParameterBuffer(model.named_parameters())
     settings = loop_settings(config, train.X.shape[0])
+    if getattr(config.model, "norm", None) == "batch_norm" and settings.batch_size < 2:
+        raise ConfigError(
+            f"training.batch_size: batch_norm needs at least 2 samples per batch, got {settings.batch_size}"
+        )
     optimizer = build_optimizer(config, params)
     schedule = build_schedule(config, settings.total_steps)
     reg = config.regularization

@@ -8,33 +8,36 @@ bookkeeping and the state of the generator that draws dropout masks.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
-from nncli.errors import CheckpointError
+from nncli.errors import CheckpointError, NncliError
 from nncli.trainer import TrainState
 
 FORMAT_VERSION = 1
+TMP_SUFFIX = ".tmp"
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write through a temporary file in the same folder, fsync it, then rename it over `path`, so a
     reader (or a crash) sees the old file or the new one, never half of one."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; run files are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -49,6 +52,12 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
         pass
 
 
+def leftover_temporaries(path: str | Path, names: Iterable[str]) -> list[Path]:
+    """Temporary files `atomic_write` left in `path` for these names when the process was killed."""
+    path = Path(path)
+    return sorted(p for name in names for p in path.glob(f".{glob.escape(name)}.*{TMP_SUFFIX}"))
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
@@ -57,22 +66,63 @@ def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def load_npz(path: str | Path, what: str = "file") -> dict[str, np.ndarray]:
-    """Load every array of an .npz without pickles; a damaged or foreign file is a CheckpointError."""
+def load_npz(
+    path: str | Path, what: str = "file", error: type[NncliError] = CheckpointError
+) -> dict[str, np.ndarray]:
+    """Every array of an .npz, read with `allow_pickle=False` so nothing in the file can run; a missing,
+    damaged or foreign file, or one holding Python objects, raises `error` naming the file."""
     path = Path(path)
     if not path.exists():
-        raise CheckpointError(f"{path}: no such {what}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {key: z[key] for key in z.files}
-    except ValueError as exc:
+        raise error(f"{path}: no such {what}")
+    if not path.is_file():
+        raise error(f"{path}: is not a file; expected an .npz {what}")
+    try:  # numpy leaks its own file handle when the zip is corrupt, so the file is opened here
+        with path.open("rb") as f:
+            npz = np.load(f, allow_pickle=False)
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                raise error(f"{path}: holds a single array (.npy), not an .npz {what}")
+            with npz:
+                return {key: npz[key] for key in npz.files}
+    except ValueError as exc:  # numpy's words for an object array or a pickle under allow_pickle=False
         if "pickle" in str(exc).lower() or "object" in str(exc).lower():
-            raise CheckpointError(
-                f"{path}: holds Python objects (pickles), which nncli never loads"
-            ) from None
-        raise CheckpointError(f"{path}: not a readable {what}: {exc}") from None
+            raise error(f"{path}: holds Python objects (pickles), which nncli never loads") from None
+        raise error(f"{path}: not a readable {what}: {exc}") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CheckpointError(f"{path}: not a readable {what} (truncated or not an .npz): {exc}") from None
+        raise error(f"{path}: not a readable {what} (truncated or not an .npz): {exc}") from None
+
+
+def split_arrays(arrays: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
+    """A checkpoint's parameters, buffers and optimizer state, each without its `param/`... prefix."""
+    parts: tuple[dict, dict, dict] = ({}, {}, {})
+    for key, value in arrays.items():
+        for part, prefix in zip(parts, ("param/", "buffer/", "optim/")):
+            if key.startswith(prefix):
+                part[key[len(prefix) :]] = value
+    return parts
+
+
+def check_finite(arrays: dict[str, np.ndarray], source: str, what: str) -> None:
+    """Refuse NaN or infinite values: nncli never saves them, so the file was damaged or edited."""
+    for name, value in arrays.items():
+        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
+            raise CheckpointError(f"{source}: {what} '{name}' holds NaN or infinite values")
+
+
+def check_buffers(run, buffers: dict[str, np.ndarray], source: str) -> None:
+    """Running statistics (batch norm) must match the model's by name, shape and number type."""
+    expected = dict(run.model.named_buffers())
+    if set(buffers) != set(expected):
+        raise CheckpointError(
+            f"{source}: its running statistics ({', '.join(sorted(buffers)) or 'none'}) do not fit this "
+            f"model ({', '.join(sorted(expected)) or 'none'})"
+        )
+    for name, value in buffers.items():
+        if value.shape != expected[name].shape or value.dtype.kind not in "biuf":
+            raise CheckpointError(
+                f"{source}: running statistic '{name}' is {value.dtype} {value.shape}, the model keeps "
+                f"{expected[name].dtype} {expected[name].shape}"
+            )
+    check_finite(buffers, source, "running statistic")
 
 
 def checkpoint_arrays(run, step: int) -> dict[str, np.ndarray]:
@@ -95,34 +145,78 @@ def checkpoint_arrays(run, step: int) -> dict[str, np.ndarray]:
 
 def restore_checkpoint(run, arrays: dict[str, np.ndarray], source: str) -> int:
     """Load a checkpoint into a freshly built run; checks everything before changing anything."""
-    try:
-        meta = json.loads(str(arrays["meta"]))
-        step = int(meta["step"])
-        train_state = meta["train_state"]
-        rng_state = meta["model_rng"]
-    except (KeyError, ValueError, TypeError) as exc:
+    meta = _read_meta(arrays, source)
+    step, train_state, rng_state = meta["step"], meta["train_state"], meta["model_rng"]
+    if meta.get("format", FORMAT_VERSION) != FORMAT_VERSION:
         raise CheckpointError(
-            f"{source}: not an nncli checkpoint (its metadata is missing or damaged: {exc})"
-        ) from None
-    if meta.get("model") != run.config.model.model_dump(mode="json"):
-        raise CheckpointError(f"{source}: was written for a different model than the run's config describes")
-    params = {k[len("param/") :]: v for k, v in arrays.items() if k.startswith("param/")}
-    buffers = {k[len("buffer/") :]: v for k, v in arrays.items() if k.startswith("buffer/")}
-    optim = {k[len("optim/") :]: v for k, v in arrays.items() if k.startswith("optim/")}
-    expected_buffers = dict(run.model.named_buffers())
-    if set(buffers) != set(expected_buffers) or any(
-        buffers[k].shape != expected_buffers[k].shape for k in expected_buffers
-    ):
-        raise CheckpointError(f"{source}: its running statistics do not fit this model")
-    known = {f.name for f in fields(TrainState)}
-    if not set(train_state) <= known:
-        raise CheckpointError(f"{source}: unknown trainer state {sorted(set(train_state) - known)}")
+            f"{source}: checkpoint format {meta['format']}, this nncli reads format {FORMAT_VERSION}"
+        )
+    model = run.config.model.model_dump(mode="json")
+    if meta.get("model") != model:
+        raise CheckpointError(
+            f"{source}: was written for a different model than the run's config.yaml describes "
+            f"({_difference(meta.get('model'), model)}); restore the config it was trained with"
+        )
+    total = run.trainer.settings.total_steps
+    if not (isinstance(step, int) and 0 <= step <= total):
+        raise CheckpointError(f"{source}: is at step {step!r}, outside this run's 0..{total} steps")
+    _check_train_state(train_state, source)
+    params, buffers, optim = split_arrays(arrays)
+    check_finite(params, source, "parameter")
+    check_finite(optim, source, "optimizer state")
+    check_buffers(run, buffers, source)
+    try:  # try the generator state on a scratch generator of the same kind first
+        type(run.model_rng.bit_generator)().state = rng_state
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise CheckpointError(f"{source}: its random-generator state is damaged ({exc})") from None
     # validate-then-apply: parameter and optimizer loads check before they copy
-    run.params.load_state_dict(params, source=source)
-    run.trainer.optimizer.load_state_dict(optim)
+    saved = run.params.data.copy()
+    run.params.load_state_dict(params, source=f"{source}: parameters")
+    try:
+        run.trainer.optimizer.load_state_dict(optim)
+    except CheckpointError as exc:
+        run.params.data[...] = saved
+        raise CheckpointError(f"{source}: {exc}") from None
     run.model.load_buffers(buffers)
     run.model_rng.bit_generator.state = rng_state
     for key, value in train_state.items():
         setattr(run.trainer.state, key, value)
     run.trainer.state.step = step
     return step
+
+
+def _read_meta(arrays: dict[str, np.ndarray], source: str) -> dict:
+    try:
+        meta = json.loads(str(arrays["meta"]))
+        for key, kind in (("step", int), ("train_state", dict), ("model_rng", dict)):
+            if not isinstance(meta[key], kind):
+                raise TypeError(f"'{key}' is not a {kind.__name__}")
+    except (KeyError, ValueError, TypeError) as exc:
+        raise CheckpointError(
+            f"{source}: not an nncli checkpoint (its metadata is missing or damaged: {exc})"
+        ) from None
+    return meta
+
+
+# TrainState's annotations (strings, under `from __future__ import annotations`) → accepted JSON types
+_STATE_TYPES = {"int": (int,), "float": (int, float), "float | None": (int, float, type(None))}
+
+
+def _check_train_state(state: dict, source: str) -> None:
+    types = {f.name: f.type for f in fields(TrainState) if f.name != "history"}
+    unknown = sorted(set(state) - set(types))
+    if unknown:
+        raise CheckpointError(f"{source}: unknown trainer state {unknown}")
+    for key, value in state.items():
+        allowed = _STATE_TYPES.get(types[key])
+        if allowed is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
+            raise CheckpointError(f"{source}: trainer state '{key}' is {value!r}, expected {types[key]}")
+
+
+def _difference(saved, current: dict) -> str:
+    if not isinstance(saved, dict):
+        return "the checkpoint names no model"
+    keys = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    return "; ".join(
+        f"{k}: {saved.get(k)!r} in the checkpoint, {current.get(k)!r} in the config" for k in keys
+    )

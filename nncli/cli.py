@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import signal
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from nncli.errors import NncliError
+from nncli.errors import ConfigError, NncliError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -59,6 +60,11 @@ def user_errors(fn):
             raise typer.Exit(2) from None
         except typer.Exit:
             raise
+        except MemoryError:
+            err_console.print(
+                "[bold red]error:[/] not enough memory for this run; use fewer data.samples or smaller layers"
+            )
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
             raise typer.Exit(130) from None
@@ -127,14 +133,19 @@ def train(
     from nncli.reporter import TrainingReporter, summary_panel
 
     if resume is not None:
-        if config is not None or set_:
-            raise NncliError("--resume takes the config from the run directory; give no CONFIG or --set")
+        if config is not None or set_ or out is not None:
+            raise NncliError(
+                "--resume continues in the run directory with its own config; give no CONFIG, --set or --out"
+            )
         run, directory = rd.resumed_run(resume)
     else:
         if config is None:
             raise NncliError("give a CONFIG file to train, or --resume RUN_DIR")
         cfg, _ = load_config(config, set_ or [])
-        run, directory = rd.new_run(cfg, out, overwrite=overwrite)
+        try:
+            run, directory = rd.new_run(cfg, out, overwrite=overwrite)
+        except ConfigError as exc:  # found while building: name the file as validation errors do
+            raise ConfigError(f"{config}: {exc}") from None
         directory.start()
     trainer = run.trainer
     trainer.subscribe(directory)
@@ -186,35 +197,25 @@ def evaluate(
     json_: JsonOption = False,
 ) -> None:
     """Report the loss and metric of a trained run."""
-    from nncli.build import loss_targets, model_inputs
-    from nncli.datasets import load_file
+    from nncli.predict import evaluation_data
     from nncli.reporter import key_value_table
     from nncli.rundir import load_trained
 
     run = load_trained(run_dir)
     trainer = run.trainer
     if data is not None:
-        ds = load_file(data, target=getattr(run.config.data, "target", None))
-        X = model_inputs(run.data, ds.X, run.params.dtype)
-        y = loss_targets(ds.y, run.loss_name, run.params.dtype)
+        X, y = evaluation_data(run, data)
         source = str(data)
     elif trainer.X_val is not None:
         X, y, source = trainer.X_val, trainer.y_val, "validation set"
     else:
         X, y, source = trainer.X, trainer.y, "training set"
-    _check_features(run, X, source)
     loss, metric = trainer.evaluate(X, y)
     result = {"data": source, "samples": int(X.shape[0]), "loss": loss, trainer.metric_name: metric}
     if json_:
         console.print_json(json.dumps(result))
     else:
         console.print(key_value_table(f"{run.config.name}: {source}", result))
-
-
-def _check_features(run, X, source: str) -> None:
-    expected = run.trainer.X.shape[1:]
-    if X.shape[1:] != expected:
-        raise NncliError(f"{source}: has inputs of shape {X.shape[1:]}, the model takes {expected}")
 
 
 @app.command()
@@ -254,7 +255,7 @@ def gradcheck(
 
     from nncli import gradcheck as gc
 
-    if eps <= 0 or threshold <= 0 or samples < 1:
+    if not (0 < eps < math.inf and 0 < threshold < math.inf) or samples < 1:
         raise NncliError("--eps and --threshold must be > 0 and --samples ≥ 1")
     if config is not None:
         from nncli.configio import load_config
@@ -394,6 +395,3 @@ from nncli.commands.report import report  # noqa: E402
 app.command("compare-optimizers")(compare_optimizers)
 app.command("plot")(plot)
 app.command("report")(report)
-
-if __name__ == "__main__":  # pragma: no cover
-    app()

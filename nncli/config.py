@@ -18,6 +18,7 @@ from pydantic import (
     Discriminator,
     Field,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     Tag,
@@ -333,7 +334,7 @@ class RunConfig(Strict):
     """One training run: data, model, loss, regularization, optimizer, schedule and training loop."""
 
     name: str | None = Field(None, description="Run name (default: the config file's stem).")
-    seed: int = Field(0, description="Seeds data, initialisation, shuffling and dropout.")
+    seed: NonNegativeInt = Field(0, description="Seeds data, initialisation, shuffling and dropout.")
     dtype: Literal["float32", "float64"] = Field("float64", description="Floating-point type of the engine.")
     data: DataConfig = Field(description="A bundled dataset generator, or a .csv/.npz file.")  # type: ignore[valid-type]
     model: ModelConfig = Field(default_factory=MLPConfig)

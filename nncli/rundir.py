@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from pathlib import Path
 
@@ -25,9 +26,13 @@ from nncli.errors import CheckpointError
 from nncli.events import CheckpointDue, Event, StepEnd, TrainingEnd
 
 FILES = ("config.yaml", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json")
+OWN_FILES = (*FILES, "predictions.csv")  # what --overwrite may remove; anything else stays
 
 
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
+    """runs/<name>-<time>; the name comes from the config, so only its safe characters are kept, and the
+    folder always lies inside `root` (a name of '../x' or '/etc' cannot point elsewhere)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).lstrip(".-") or "run"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = Path(root) / f"{name}-{stamp}"
     i = 1
@@ -38,16 +43,19 @@ def default_run_dir(name: str, root: str | Path = "runs") -> Path:
 
 
 def prepare_new(path: Path, overwrite: bool) -> None:
-    """Create the folder; an existing non-empty one is only reused with `overwrite`."""
+    """Create the folder; an existing non-empty one is only reused with `overwrite`, which removes
+    nncli's own files (and temporaries a killed run left) and nothing else."""
     if path.exists() and not path.is_dir():
-        raise CheckpointError(f"{path}: exists and is not a folder")
+        raise CheckpointError(f"{path}: exists and is not a folder; pick another --out")
     if path.is_dir() and any(path.iterdir()):
         if not overwrite:
             raise CheckpointError(
                 f"{path}: already holds files; pass --overwrite to replace them, or pick another --out"
             )
-        for name in (*FILES, "predictions.csv"):
-            (path / name).unlink(missing_ok=True)
+        for own in [*(path / name for name in OWN_FILES), *checkpoint.leftover_temporaries(path, OWN_FILES)]:
+            if own.is_dir() and not own.is_symlink():
+                raise CheckpointError(f"{own}: is a folder where nncli writes a file; pick another --out")
+            own.unlink(missing_ok=True)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -71,10 +79,18 @@ class RunDirectory:
         checkpoint.atomic_write_text(self.path / "metrics.jsonl", "")
 
     def resume(self) -> int:
-        """Load checkpoint.npz into the run and trim metrics.jsonl to the checkpoint's step."""
+        """Load checkpoint.npz into the run and trim metrics.jsonl to the checkpoint's step. A checkpoint
+        that does not load changes nothing in the folder."""
         source = self.path / "checkpoint.npz"
-        arrays = checkpoint.load_npz(source, "checkpoint")
-        step = checkpoint.restore_checkpoint(self.run, arrays, str(source))
+        try:
+            arrays = checkpoint.load_npz(source, "checkpoint")
+            step = checkpoint.restore_checkpoint(self.run, arrays, str(source))
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{exc}\ncannot resume; {self.path} is left as it was (start afresh with --out NEW_DIR)"
+            ) from None
+        for stale in checkpoint.leftover_temporaries(self.path, FILES):
+            stale.unlink(missing_ok=True)
         metrics = self.path / "metrics.jsonl"
         kept = []
         if metrics.exists():
@@ -95,11 +111,7 @@ class RunDirectory:
                 json.dumps({k: _finite(v) if isinstance(v, float) else v for k, v in event.to_dict().items()})
                 + "\n"
             )
-            fd = os.open(self.path / "metrics.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(fd, line.encode("utf-8"))
-            finally:
-                os.close(fd)
+            append_line(self.path / "metrics.jsonl", line)
         elif isinstance(event, CheckpointDue):
             checkpoint.save_npz(
                 self.path / "checkpoint.npz", checkpoint.checkpoint_arrays(self.run, event.step)
@@ -111,6 +123,19 @@ class RunDirectory:
             checkpoint.atomic_write_text(
                 self.path / "summary.json", json.dumps(self.summary, indent=2) + "\n"
             )
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one whole line with O_APPEND: one write(2) for a short line, looping only if the kernel
+    writes less (disk full). A reader, or a run killed in between, sees whole lines; resume drops any
+    line that does not parse."""
+    data = line.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
@@ -158,42 +183,51 @@ def new_run(
 def resumed_run(path: Path) -> tuple[Run, RunDirectory]:
     """Rebuild the run of an existing run directory from its config.yaml and load its checkpoint."""
     from nncli.build import build_run
-    from nncli.configio import load_config
 
     path = Path(path)
-    if not (path / "config.yaml").exists():
-        raise CheckpointError(f"{path}: not a run directory (no config.yaml)")
+    config = _run_config(path)
     if not (path / "checkpoint.npz").exists():
-        raise CheckpointError(f"{path}: has no checkpoint.npz to resume from")
-    config, _ = load_config(path / "config.yaml")
+        raise CheckpointError(f"{path}: has no checkpoint.npz to resume from; start afresh with --out")
     run = build_run(config)
     rundir = RunDirectory(path, run)
     rundir.resume()
     return run, rundir
 
 
+def _run_config(path: Path):
+    from nncli.configio import load_config
+
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run directory")
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: is a file; give a run directory written by `nncli train`")
+    if not (path / "config.yaml").is_file():
+        raise CheckpointError(
+            f"{path}: not a run directory (no config.yaml); give a folder written by `nncli train`"
+        )
+    config, _ = load_config(path / "config.yaml")
+    return config
+
+
 def load_trained(path: Path) -> Run:
     """A run rebuilt from its directory with its final (else checkpointed) parameters, for evaluation."""
     from nncli.build import build_run
-    from nncli.configio import load_config
 
     path = Path(path)
-    if not (path / "config.yaml").exists():
-        raise CheckpointError(f"{path}: not a run directory (no config.yaml)")
-    config, _ = load_config(path / "config.yaml")
-    run = build_run(config)
-    if (path / "final.npz").exists():
-        source = path / "final.npz"
-        run.params.load_state_dict(checkpoint.load_npz(source, "parameter file"), source=str(source))
-        ckpt = path / "checkpoint.npz"
-        if ckpt.exists():  # running statistics live in the checkpoint
-            arrays = checkpoint.load_npz(ckpt, "checkpoint")
-            buffers = {k[len("buffer/") :]: v for k, v in arrays.items() if k.startswith("buffer/")}
-            if set(buffers) == {n for n, _ in run.model.named_buffers()}:
-                run.model.load_buffers(buffers)
-    elif (path / "checkpoint.npz").exists():
-        source = path / "checkpoint.npz"
-        checkpoint.restore_checkpoint(run, checkpoint.load_npz(source, "checkpoint"), str(source))
+    run = build_run(_run_config(path))
+    final, ckpt = path / "final.npz", path / "checkpoint.npz"
+    if final.exists():
+        params = checkpoint.load_npz(final, "parameter file")
+        checkpoint.check_finite(params, str(final), "parameter")
+        run.params.load_state_dict(params, source=str(final))
+        if ckpt.exists() and dict(run.model.named_buffers()):  # running statistics live in the checkpoint
+            _, buffers, _ = checkpoint.split_arrays(checkpoint.load_npz(ckpt, "checkpoint"))
+            checkpoint.check_buffers(run, buffers, str(ckpt))
+            run.model.load_buffers(buffers)
+    elif ckpt.exists():
+        checkpoint.restore_checkpoint(run, checkpoint.load_npz(ckpt, "checkpoint"), str(ckpt))
     else:
-        raise CheckpointError(f"{path}: has neither final.npz nor checkpoint.npz")
+        raise CheckpointError(
+            f"{path}: has neither final.npz nor checkpoint.npz; the run stopped before its first checkpoint"
+        )
     return run

@@ -20,6 +20,14 @@ def _require(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
+
+def _power(base: float, exponent: int) -> float:
+    """base**exponent, inf where it overflows (a growing schedule then shows up as divergence)."""
+    try:
+        return base**exponent
+    except OverflowError:
+        return math.inf
+
 class Schedule:
     """Base: the learning rate as a function of the number of scheduler steps taken."""
 
@@ -54,7 +62,7 @@ class StepLR(Schedule):
         self.step_size, self.gamma = int(step_size), float(gamma)
 
     def _lr(self, t: int) -> float:
-        return self.base_lr * self.gamma ** (t // self.step_size)
+        return self.base_lr * _power(self.gamma, t // self.step_size)
 
 
 @SCHEDULES.register("exponential")
@@ -67,7 +75,7 @@ class ExponentialLR(Schedule):
         self.gamma = float(gamma)
 
     def _lr(self, t: int) -> float:
-        return self.base_lr * self.gamma**t
+        return self.base_lr * _power(self.gamma, t)
 
 
 @SCHEDULES.register("cosine")
