@@ -32,9 +32,14 @@ def register(name: str):
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x), computed without overflow for large |x|: e^x / (1 + e^x) where x < 0."""
+    """1 / (1 + e^-x), computed without overflow for large |x|: e^x / (1 + e^x) where x < 0.
+
+    With e = e^-|x| both forms share the denominator 1 + e, so one division serves both.
+    """
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    out = np.where(x < 0, e, 1).astype(e.dtype, copy=False)  # the numerators: e where x < 0, else 1
+    out /= 1 + e
+    return out
 
 
 class Activation(Module):
@@ -142,7 +147,9 @@ class GELU(Activation):
 
     def forward(self, x):
         if self.approximate == "none":
-            cdf = 0.5 * (1.0 + erf(x * x.dtype.type(_INV_SQRT_2)))
+            cdf = erf(x * x.dtype.type(_INV_SQRT_2))  # a fresh array, so finished in place
+            cdf += 1
+            cdf *= 0.5
             self._cache = (x, cdf)
             return x * cdf
         inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + 0.044715 * x * x * x)
@@ -151,8 +158,14 @@ class GELU(Activation):
         return 0.5 * x * (1.0 + t)
 
     def df(self, x, cached):
-        if self.approximate == "none":  # Φ(x) + x·φ(x)
-            return cached + x * x.dtype.type(_INV_SQRT_2PI) * np.exp(-0.5 * x * x)
+        if self.approximate == "none":  # Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π), in one array
+            d = x * x
+            d *= -0.5
+            np.exp(d, out=d)
+            d *= x.dtype.type(_INV_SQRT_2PI)
+            d *= x
+            d += cached
+            return d
         t = cached
         dinner = x.dtype.type(_SQRT_2_OVER_PI) * (1.0 + 3 * 0.044715 * x * x)
         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner

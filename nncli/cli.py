@@ -388,6 +388,7 @@ def datasets_export(
 
 # ------------------------------------------------------------------------------------------ other commands
 # Registered last: their modules import the shared options and `user_errors` from this one.
+from nncli.commands.attention import attention  # noqa: E402
 from nncli.commands.compare import compare_optimizers  # noqa: E402
 from nncli.commands.plot import plot  # noqa: E402
 from nncli.commands.report import report  # noqa: E402
@@ -395,3 +396,4 @@ from nncli.commands.report import report  # noqa: E402
 app.command("compare-optimizers")(compare_optimizers)
 app.command("plot")(plot)
 app.command("report")(report)
+app.command("attention")(attention)

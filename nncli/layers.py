@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncli.module import Module
+from nncli.module import Module, sum_rows
 from nncli.parameters import Parameter
 from nncli.registry import Registry
 
@@ -19,6 +19,9 @@ class Linear(Module):
 
     Init `default` is PyTorch's: W and b ~ U(-1/√fan_in, 1/√fan_in). `xavier` draws
     W ~ U(±√(6/(fan_in+fan_out))) and `he` draws W ~ N(0, 2/fan_in), both with b = 0.
+
+    Set `needs_input_grad = False` on a layer whose input is data (the first layer of a model): backward
+    then skips dx = g W, as PyTorch does for inputs that do not require grad, and returns None.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class Linear(Module):
             self.bias: Parameter | None = Parameter(b.astype(dtype))
         else:
             self.bias = None
+        self.needs_input_grad = True
         self._x: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -58,14 +62,16 @@ class Linear(Module):
             y += self.bias.data
         return y
 
-    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+    def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """dW = gᵀx and db = Σg over every leading axis; dx = g W."""
         x = self._cached(self._x)
         self._x = None
         g2 = grad_out.reshape(-1, self.out_features)
         np.matmul(g2.T, x.reshape(-1, self.in_features), out=self.weight.grad)
         if self.bias is not None:
-            np.sum(g2, axis=0, out=self.bias.grad)
+            sum_rows(g2, out=self.bias.grad)
+        if not self.needs_input_grad:
+            return None
         return np.matmul(grad_out, self.weight.data)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncli.activations import log_softmax, sigmoid, softmax
+from nncli.activations import sigmoid
 from nncli.registry import Registry
 
 LOSSES: Registry[type[Loss]] = Registry("loss")
@@ -55,7 +55,7 @@ class MSELoss(Loss):
     def forward(self, pred, target):
         diff = pred - _as_pred_shape(pred, target)
         self._cache = (diff,)
-        return float(np.mean(diff * diff))
+        return float(np.add.reduce(diff * diff, axis=None) / diff.size)  # np.mean without its wrapper
 
     def backward(self):
         (diff,) = self._take_cache()
@@ -120,20 +120,30 @@ class CrossEntropyLoss(Loss):
     def forward(self, pred, target):
         n_classes = pred.shape[-1]
         logits = pred.reshape(-1, n_classes)
-        labels = np.asarray(target).reshape(-1).astype(np.int64)
+        labels = np.asarray(target).reshape(-1).astype(np.int64, copy=False)
         if labels.size != logits.shape[0]:
             raise ValueError(f"target shape {np.shape(target)} does not fit logits shape {pred.shape}")
         keep = labels != self.ignore_index
-        count = int(keep.sum())
-        safe = np.where(keep, labels, 0)
-        logp = log_softmax(logits)
-        picked = logp[np.arange(labels.size), safe]
-        self._cache = (pred.shape, logits, safe, keep, count)
+        count = int(np.count_nonzero(keep))
+        safe = labels if count == labels.size else np.where(keep, labels, 0)
+        # log softmax(z)[y] = (z − max z)[y] − log Σ e^(z − max z); the probabilities e^(z − max z)/Σ are
+        # kept for backward, which would otherwise compute them again
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        probs = np.exp(shifted)
+        total = probs.sum(axis=1, keepdims=True)
+        rows = np.arange(labels.size)
+        picked = shifted[rows, safe] - np.log(total[:, 0])
+        probs /= total
+        self._cache = (pred.shape, probs, rows, safe, keep, count)
+        if count == labels.size:
+            return float(-np.sum(picked) / count)
         return float(-np.sum(picked[keep]) / count) if count else 0.0
 
     def backward(self):
-        shape, logits, safe, keep, count = self._take_cache()
-        grad = softmax(logits)
-        grad[np.arange(safe.size), safe] -= 1
-        grad *= (keep / max(count, 1)).astype(grad.dtype)[:, None]
+        shape, grad, rows, safe, keep, count = self._take_cache()
+        grad[rows, safe] -= 1
+        if 0 < count == keep.size:
+            grad *= grad.dtype.type(1 / count)
+        else:
+            grad *= (keep / max(count, 1)).astype(grad.dtype)[:, None]
         return grad.reshape(shape)

@@ -71,3 +71,7 @@ def mlp(
     if output_activation not in ("identity", "linear"):
         layers.append(ACTIVATIONS.get(output_activation)())
     return Sequential(*layers)
+
+
+# The transformer kind lives in its own module; importing it registers it.
+from nncli import transformer  # noqa: E402,F401

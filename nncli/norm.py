@@ -9,15 +9,21 @@ from __future__ import annotations
 import numpy as np
 
 from nncli.layers import LAYERS
-from nncli.module import Module
+from nncli.module import Module, sum_rows
 from nncli.parameters import Parameter
 
 
 def _normalize_backward(gx_hat: np.ndarray, x_hat: np.ndarray, rstd: np.ndarray, axis) -> np.ndarray:
-    """dx for x̂ = (x − mean)·rstd over `axis`: rstd·(g − mean(g) − x̂·mean(g·x̂))."""
+    """dx for x̂ = (x − mean)·rstd over `axis`: rstd·(g − mean(g) − x̂·mean(g·x̂)).
+
+    Works in place: `gx_hat` must be an array the caller owns, and becomes the result.
+    """
     mean_g = gx_hat.mean(axis=axis, keepdims=True)
     mean_gx = (gx_hat * x_hat).mean(axis=axis, keepdims=True)
-    return rstd * (gx_hat - mean_g - x_hat * mean_gx)
+    gx_hat -= mean_g
+    gx_hat -= x_hat * mean_gx
+    gx_hat *= rstd
+    return gx_hat
 
 
 @LAYERS.register("layer_norm")
@@ -45,16 +51,18 @@ class LayerNorm(Module):
         self._cache = (x_hat, rstd)
         if self.weight is None:
             return x_hat.copy()
-        return x_hat * self.weight.data + self.bias.data
+        y = x_hat * self.weight.data
+        y += self.bias.data
+        return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         x_hat, rstd = self._cached(self._cache)
         self._cache = None
         if self.weight is None:
-            return _normalize_backward(grad_out, x_hat, rstd, -1)
+            return _normalize_backward(grad_out.copy(), x_hat, rstd, -1)
         g2 = grad_out.reshape(-1, self.normalized_shape)
         np.einsum("ij,ij->j", g2, x_hat.reshape(g2.shape), out=self.weight.grad)
-        np.sum(g2, axis=0, out=self.bias.grad)
+        sum_rows(g2, out=self.bias.grad)
         return _normalize_backward(grad_out * self.weight.data, x_hat, rstd, -1)
 
 
@@ -113,16 +121,20 @@ class BatchNorm1d(Module):
         self._cache = (x_hat, rstd, self.training)
         if self.weight is None:
             return x_hat.copy()
-        return x_hat * self.weight.data + self.bias.data
+        y = x_hat * self.weight.data
+        y += self.bias.data
+        return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         x_hat, rstd, training = self._cached(self._cache)
         self._cache = None
-        gx_hat = grad_out
         if self.weight is not None:
             np.einsum("ij,ij->j", grad_out, x_hat, out=self.weight.grad)
-            np.sum(grad_out, axis=0, out=self.bias.grad)
+            sum_rows(grad_out, out=self.bias.grad)
             gx_hat = grad_out * self.weight.data
+        else:
+            gx_hat = grad_out.copy()  # _normalize_backward works in place
         if not training:  # running statistics are constants
-            return gx_hat * rstd
+            gx_hat *= rstd
+            return gx_hat
         return _normalize_backward(gx_hat, x_hat, rstd, 0)

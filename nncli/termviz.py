@@ -370,3 +370,35 @@ def log_levels(values: np.ndarray, reference: np.ndarray, n: int) -> tuple[np.nd
         t = np.log((values - lo + delta) / delta) / np.log((hi - lo + delta) / delta)
     level = np.floor(np.nan_to_num(t, nan=1.0, posinf=1.0, neginf=0.0) * n)
     return np.clip(level, 0, n - 1).astype(np.int64), lo, hi
+
+
+def heatmap(
+    matrix: np.ndarray,
+    *,
+    row_labels: list[str],
+    col_labels: list[str],
+    title: str = "attention",
+    cell: int = 3,
+):
+    """A matrix of weights in [0, 1] as coloured cells (viridis from 0 to the row maximum), rows labelled
+    on the left and columns on top: for attention, rows are queries and columns the keys they look at."""
+    matrix = np.asarray(matrix, float)
+    top = float(np.nanmax(matrix)) if matrix.size else 1.0
+    n_levels = len(LEVEL_COLOURS)
+    level = np.clip(np.floor(matrix / (top or 1.0) * n_levels), 0, n_levels - 1).astype(np.int64)
+    styles = {k: style(bg=rgb) for k, rgb in enumerate(LEVEL_COLOURS)}
+    label_w = max((len(s) for s in row_labels), default=0) + 1
+    header = Text(" " * label_w)
+    for label in col_labels:
+        header.append(label[: cell - 1].rjust(cell - 1) + " ", style="dim")
+    lines = [header]
+    for label, row in zip(row_labels, level):
+        line = Text(label.rjust(label_w - 1) + " ", style="dim")
+        line += styled_row(" " * (cell * len(row)), np.repeat(row, cell), styles)
+        lines.append(line)
+    scale = Text("weight 0 ", style="dim")
+    for rgb in LEVEL_COLOURS:
+        scale.append("  ", style(bg=rgb))
+    scale.append(f" {num(top)}", style="dim")
+    lines += [Text("rows: queries (where from) · columns: keys (where to look)", style="dim"), scale]
+    return panel(lines, title)

@@ -244,3 +244,37 @@ def test_internal_error_exits_1_without_traceback(monkeypatch, tmp_path):
     monkeypatch.setattr(nncli.rundir, "new_run", boom)
     result = invoke("train", write(tmp_path, GOOD))
     assert result.exit_code == 1 and "internal error" in result.output and "--debug" in result.output
+
+
+def test_attention_draws_each_head_of_a_transformer_run(tmp_path, configs):
+    out = tmp_path / "run"
+    overrides = [
+        "data.samples=200",
+        "training.epochs=1",
+        "model.n_layers=1",
+        "model.d_model=16",
+        "model.n_heads=2",
+    ]
+    assert (
+        invoke(
+            "train",
+            configs / "transformer-reverse.yaml",
+            "--out",
+            out,
+            "-q",
+            *[a for o in overrides for a in ("--set", o)],
+        ).exit_code
+        == 0
+    )
+    result = invoke("attention", out, "--sample", 3)
+    assert result.exit_code == 0, result.output
+    assert "layer 0, head 0" in result.output and "layer 0, head 1" in result.output
+    assert "queries" in result.output
+    bad = invoke("attention", out, "--head", 5)
+    assert bad.exit_code == 2 and "--head: the model has 2 heads" in bad.output
+
+
+def test_attention_of_an_mlp_run_exits_2(tmp_path):
+    invoke("train", write(tmp_path, GOOD), "--out", tmp_path / "run", "-q")
+    result = invoke("attention", tmp_path / "run")
+    assert result.exit_code == 2 and "need a transformer" in result.output

@@ -171,3 +171,15 @@ def test_float32_training_stays_finite_on_the_bundled_configs(configs, tmp_path)
         _, summary = train(configs / name, tmp_path / name, ["dtype=float32", "training.epochs=5"])
         assert summary["status"] == "completed", name
         assert np.isfinite(summary["final_train_loss"]), name
+
+
+def test_shortened_transformer_reverse_learns_far_beyond_chance(configs, tmp_path):
+    overrides = [
+        "data.samples=1500",
+        "training.epochs=8",
+        "model.n_layers=1",
+        "schedule.name=constant",
+        "optimizer.lr=0.01",
+    ]
+    _, summary = train(configs / "transformer-reverse.yaml", tmp_path / "run", overrides)
+    assert summary["final_val_metric"] > 0.9  # chance is 1/10 per token
