@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncli.layers import Dropout, Linear
-from nncli.module import Module
+from nncli.module import Module, sum_rows
 from nncli.parameters import Parameter
 
 
@@ -36,6 +36,12 @@ def _max_over_keys(s: np.ndarray) -> np.ndarray:
         m = np.maximum(m[..., :h, :], m[..., n - h : n, :])
         n = h
     return m
+
+
+def _scaled_transpose(a: np.ndarray, scale: np.floating) -> np.ndarray:
+    """scale·aᵀ over the last two axes, C-contiguous as BLAS wants a stacked matmul's second operand."""
+    out = np.empty(a.shape[:-2] + (a.shape[-1], a.shape[-2]), dtype=a.dtype)
+    return np.multiply(a.swapaxes(-1, -2), scale, out=out)
 
 
 class MultiHeadAttention(Module):
@@ -100,17 +106,17 @@ class MultiHeadAttention(Module):
         q, k, v = self._heads(qkv, b, t)
         # The scores are laid out transposed, (B, H, T_key, T_query): softmax reduces over the keys, and
         # NumPy reduces several times faster over a non-last axis than over a short last one. BLAS wants
-        # the second operand of a stacked matmul C-contiguous, hence the copy of Qᵀ.
-        probs_t = np.matmul(k, np.ascontiguousarray(q.transpose(0, 1, 3, 2)))  # KQᵀ, not yet scaled
+        # the second operand of a stacked matmul C-contiguous, hence the copy of Qᵀ (scaled on the way).
+        scale = x.dtype.type(self.scale)
+        probs_t = np.matmul(k, _scaled_transpose(q, scale))  # Sᵀ = K(Q/√d_k)ᵀ
         if self.causal:
             probs_t += causal_mask(t, x.dtype)
         if key_padding_mask is not None:
             probs_t += np.where(key_padding_mask, -np.inf, 0).astype(x.dtype)[:, None, :, None]
-        # stable softmax of S = KQᵀ/√d_k: exp((KQᵀ − max)/√d_k) never overflows; sum over keys by matmul
+        # stable softmax over the keys: exp(S − max S) never overflows
         probs_t -= _max_over_keys(probs_t)
-        probs_t *= x.dtype.type(self.scale)
         np.exp(probs_t, out=probs_t)
-        probs_t *= (1 / np.matmul(np.ones(t, dtype=x.dtype), probs_t))[:, :, None, :]
+        probs_t *= (1 / np.matmul(np.ones(t, dtype=x.dtype), probs_t))[:, :, None, :]  # 1ᵀP: Σ over keys
         if self.keep_attention:
             self.last_attention = probs_t.transpose(0, 1, 3, 2).copy()
         dropped_t = self.dropout.forward(probs_t)
@@ -128,17 +134,18 @@ class MultiHeadAttention(Module):
         g_merged = self.out_proj.backward(grad_out.reshape(b * t, d))
         g_o = g_merged.reshape(b, t, self.n_heads, self.head_dim).transpose(0, 2, 1, 3)  # dO (B, H, T, hd)
         q, k, v = self._heads(qkv, b, t)
+        scale = g_merged.dtype.type(self.scale)
         g_qkv = np.empty_like(qkv)
         g_q, g_k, g_v = self._heads(g_qkv, b, t)
         np.matmul(dropped_t, g_o, out=g_v)  # dV = P̃ᵀ dO
-        g_probs_t = self.dropout.backward(np.matmul(v, np.ascontiguousarray(g_o.transpose(0, 1, 3, 2))))
-        # softmax backward over the keys, in place: g_probs_t is ours to overwrite
+        # dP/√d_k = V (dO/√d_k)ᵀ: the 1/√d_k of S that Q and K share rides along from here on
+        g_probs_t = self.dropout.backward(np.matmul(v, _scaled_transpose(g_o, scale)))
+        # softmax backward over the keys, in place (g_probs_t is ours): dS = P ⊙ (dP − Σ_k dP⊙P)
         g_probs_t -= np.einsum("bhkq,bhkq->bhq", g_probs_t, probs_t)[:, :, None, :]
-        g_probs_t *= probs_t  # dSᵀ
-        g_probs_t *= g_qkv.dtype.type(self.scale)  # dSᵀ/√d_k, the gradient of the unscaled KQᵀ
+        g_probs_t *= probs_t  # dSᵀ/√d_k
         np.matmul(g_probs_t.transpose(0, 1, 3, 2), k, out=g_q)  # dQ = (dS/√d_k) K
         np.matmul(g_probs_t, q, out=g_k)  # dK = (dS/√d_k)ᵀ Q
         np.matmul(g_qkv.T, x2, out=self.in_proj_weight.grad)
         if self.in_proj_bias is not None:
-            np.sum(g_qkv, axis=0, out=self.in_proj_bias.grad)
+            sum_rows(g_qkv, out=self.in_proj_bias.grad)
         return np.matmul(g_qkv, self.in_proj_weight.data).reshape(b, t, d)
