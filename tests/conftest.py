@@ -1,7 +1,11 @@
+"""Shared fixtures. Importing nncli first gives the tests the CLI's runtime settings (one BLAS thread)."""
+
 import sys
 from pathlib import Path
 
 import pytest
+
+import nncli  # noqa: F401  (before NumPy: see nncli.runtime)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
