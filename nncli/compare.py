@@ -595,7 +595,7 @@ def clear_results(directory: Path) -> None:
 def write_results(comparison: Comparison, directory: Path, *, log_y: bool = True) -> list[Path]:
     """results.json and curves.csv (atomic writes), and the pictures when matplotlib is installed."""
     from nncli import plots
-    from nncli.checkpoint import atomic_write_text
+    from nncli.fileio import atomic_write_text
 
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / "results.json", directory / "curves.csv"]

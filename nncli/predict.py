@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from nncli.build import Run, loss_targets, model_inputs
-from nncli.checkpoint import atomic_write_text, load_npz
+from nncli.checkpoint import load_npz
 from nncli.datasets import load_file
-from nncli.datasets.files import _parse_numbers, _read_rows
+from nncli.datasets.files import parse_numbers, read_rows
 from nncli.errors import DataError
+from nncli.fileio import atomic_write_text
 from nncli.rundir import load_trained
 
 
@@ -59,7 +60,7 @@ def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
     train = run.data.train
     if train.is_sequence:
         raise DataError(f"{path}: this model takes sequences; give an .npz file with an array X")
-    lines, rows = _read_rows(path)
+    lines, rows = read_rows(path)
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of inputs")
     header = [cell.strip() for cell in rows[0]]
@@ -79,7 +80,7 @@ def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
         if len(row) != len(header):
             raise DataError(f"{path}: row {line} has {len(row)} values, the header {len(header)}")
     picked = [[row[i] for i in columns] for row in rows[1:]]
-    return _parse_numbers(path, [header[i] for i in columns], lines[1:], picked)
+    return parse_numbers(path, [header[i] for i in columns], lines[1:], picked)
 
 
 def evaluation_data(run: Run, path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 from nncli import plots
-from nncli.checkpoint import atomic_write_text
 from nncli.errors import CheckpointError
+from nncli.fileio import atomic_write_text
 
 MAX_ROWS = 400  # metrics rows shown; longer runs are thinned evenly, keeping the first and last
 COLUMNS = ("step", "epoch", "train_loss", "data_loss", "val_loss", "val_metric", "lr", "grad_norm", "time_s")

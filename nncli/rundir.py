@@ -19,7 +19,7 @@ import re
 import time
 from pathlib import Path
 
-from nncli import checkpoint
+from nncli import checkpoint, fileio
 from nncli.build import Run, count_sparse
 from nncli.configio import dump_config
 from nncli.errors import CheckpointError
@@ -52,7 +52,7 @@ def prepare_new(path: Path, overwrite: bool) -> None:
             raise CheckpointError(
                 f"{path}: already holds files; pass --overwrite to replace them, or pick another --out"
             )
-        for own in [*(path / name for name in OWN_FILES), *checkpoint.leftover_temporaries(path, OWN_FILES)]:
+        for own in [*(path / name for name in OWN_FILES), *fileio.leftover_temporaries(path, OWN_FILES)]:
             if own.is_dir() and not own.is_symlink():
                 raise CheckpointError(f"{own}: is a folder where nncli writes a file; pick another --out")
             own.unlink(missing_ok=True)
@@ -74,9 +74,9 @@ class RunDirectory:
         self.summary: dict | None = None
 
     def start(self) -> None:
-        checkpoint.atomic_write_text(self.path / "config.yaml", dump_config(self.run.config))
+        fileio.atomic_write_text(self.path / "config.yaml", dump_config(self.run.config))
         checkpoint.save_npz(self.path / "init.npz", self.run.params.state_dict())
-        checkpoint.atomic_write_text(self.path / "metrics.jsonl", "")
+        fileio.atomic_write_text(self.path / "metrics.jsonl", "")
 
     def resume(self) -> int:
         """Load checkpoint.npz into the run and trim metrics.jsonl to the checkpoint's step. A checkpoint
@@ -89,7 +89,7 @@ class RunDirectory:
             raise CheckpointError(
                 f"{exc}\ncannot resume; {self.path} is left as it was (start afresh with --out NEW_DIR)"
             ) from None
-        for stale in checkpoint.leftover_temporaries(self.path, FILES):
+        for stale in fileio.leftover_temporaries(self.path, FILES):
             stale.unlink(missing_ok=True)
         metrics = self.path / "metrics.jsonl"
         kept = []
@@ -102,7 +102,7 @@ class RunDirectory:
                 if row.get("step", math.inf) <= step:
                     kept.append(row)
         self.run.trainer.state.history = kept
-        checkpoint.atomic_write_text(metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        fileio.atomic_write_text(metrics, "".join(json.dumps(r) + "\n" for r in kept))
         return step
 
     def __call__(self, event: Event) -> None:
@@ -120,9 +120,7 @@ class RunDirectory:
             if event.status != "diverged":
                 checkpoint.save_npz(self.path / "final.npz", self.run.params.state_dict())
             self.summary = build_summary(self.run, event, self.path)
-            checkpoint.atomic_write_text(
-                self.path / "summary.json", json.dumps(self.summary, indent=2) + "\n"
-            )
+            fileio.atomic_write_text(self.path / "summary.json", json.dumps(self.summary, indent=2) + "\n")
 
 
 def append_line(path: Path, line: str) -> None:

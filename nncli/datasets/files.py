@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from nncli.datasets.base import TASKS, Dataset
 from nncli.errors import DataError
+from nncli.fileio import atomic_write
 
 MAX_CLASSES = 20  # an integer target with more distinct values than this is read as a regression target
 MIN_SAMPLES = 2
@@ -54,16 +51,16 @@ def save_file(dataset: Dataset, path: str | Path) -> None:
         raise DataError(f"{path}: directory {path.parent} does not exist")
     if suffix == ".csv":
         data = _csv_text(dataset, path).encode("utf-8")
-        _atomic_write(path, lambda f: f.write(data))
+        atomic_write(path, lambda f: f.write(data))
     else:
-        _atomic_write(path, lambda f: np.savez(f, **_npz_arrays(dataset)))
+        atomic_write(path, lambda f: np.savez(f, **_npz_arrays(dataset)))
 
 
 # ---- CSV ----
 
 
 def _load_csv(path: Path, target: str | None) -> Dataset:
-    lines, rows = _read_rows(path)
+    lines, rows = read_rows(path)
     if not rows:
         raise DataError(f"{path}: file is empty")
     names = [cell.strip() for cell in rows[0]]
@@ -80,7 +77,7 @@ def _load_csv(path: Path, target: str | None) -> Dataset:
     for line, row in zip(lines, rows, strict=True):
         if len(row) != len(names):
             raise DataError(f"{path}: row {line} has {len(row)} values, expected {len(names)}")
-    values = _parse_numbers(path, names, lines, rows)
+    values = parse_numbers(path, names, lines, rows)
     col = names.index(target)
     X = np.delete(values, col, axis=1)
     y = values[:, col]
@@ -92,7 +89,7 @@ def _load_csv(path: Path, target: str | None) -> Dataset:
     return Dataset(X, y, "regression", path.stem, None, None, features, target)
 
 
-def _read_rows(path: Path) -> tuple[list[int], list[list[str]]]:
+def read_rows(path: Path) -> tuple[list[int], list[list[str]]]:
     """Non-blank rows and the file line each starts on (1-based, the header on its own line)."""
     lines, rows = [], []
     try:
@@ -130,7 +127,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _parse_numbers(path: Path, names: list[str], lines: list[int], rows: list[list[str]]) -> np.ndarray:
+def parse_numbers(path: Path, names: list[str], lines: list[int], rows: list[list[str]]) -> np.ndarray:
     """All cells as float64; on failure, the first cell that is empty, not a number, or not finite."""
     try:
         values = np.array(rows, dtype=np.float64)
@@ -320,18 +317,3 @@ def _labels(y: np.ndarray, n_classes: int | None, where: str) -> tuple[np.ndarra
 def _some(values: np.ndarray) -> str:
     shown = ", ".join(f"{v:g}" for v in values[:10])
     return shown + (", …" if len(values) > 10 else "")
-
-
-def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Write to a temporary file beside `path`, flush and fsync it, then os.replace it into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a dataset is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
