@@ -281,7 +281,9 @@ def gradcheck(
         table.add_column("max rel. error", justify="right")
         table.add_column("", justify="center")
         for r in results:
-            tensors = ", ".join(f"{t.name}[{t.checked}]" for t in r.tensors)
+            names = [t.name for t in r.tensors]
+            tensors = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
+            tensors += f" ({sum(t.checked for t in r.tensors)} entries)"
             mark = "[green]pass[/]" if r.passed else "[bold red]FAIL[/]"
             table.add_row(r.component, tensors, f"{r.max_rel_error:.2e}", mark)
         console.print(table)
