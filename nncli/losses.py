@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncli.activations import sigmoid
+from nncli.module import sum_last
 from nncli.registry import Registry
 
 LOSSES: Registry[type[Loss]] = Registry("loss")
@@ -128,12 +129,12 @@ class CrossEntropyLoss(Loss):
         safe = labels if count == labels.size else np.where(keep, labels, 0)
         # log softmax(z)[y] = (z − max z)[y] − log Σ e^(z − max z); the probabilities e^(z − max z)/Σ are
         # kept for backward, which would otherwise compute them again
-        shifted = logits - logits.max(axis=1, keepdims=True)
+        shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
         probs = np.exp(shifted)
-        total = probs.sum(axis=1, keepdims=True)
+        total = sum_last(probs)  # Σ over the classes as a matrix-vector product: fast for short rows
         rows = np.arange(labels.size)
-        picked = shifted[rows, safe] - np.log(total[:, 0])
-        probs /= total
+        picked = shifted[rows, safe] - np.log(total)
+        probs /= total[:, None]
         self._cache = (pred.shape, probs, rows, safe, keep, count)
         if count == labels.size:
             return float(-np.sum(picked) / count)

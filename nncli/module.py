@@ -11,10 +11,16 @@ import numpy as np
 from nncli.parameters import Parameter
 
 
-def sum_rows(g: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Σᵢ g[i, :] into `out`, written as the product 1ᵀg: BLAS's matrix-vector product is 2–6× faster
+def sum_rows(g: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Σᵢ g[i, :] for a 2-D g, written as the product 1ᵀg: BLAS's matrix-vector product is 2–6× faster
     than np.sum(g, axis=0), the usual form of a bias gradient."""
     return np.matmul(_ones(g.shape[0], g.dtype), g, out=out)
+
+
+def sum_last(x: np.ndarray) -> np.ndarray:
+    """Σ over the last axis, x·1, shape x.shape[:-1]: for short rows (a layer norm's 64 or 256 features)
+    several times faster than x.sum(axis=-1)."""
+    return np.matmul(x, _ones(x.shape[-1], x.dtype))
 
 
 @functools.lru_cache(maxsize=32)

@@ -2,13 +2,15 @@
 
 Each optimizer works on the whole model at once: its state (`exp_avg`, `square_avg`, ...) is one vector
 per kind, the size of `params.data`, allocated once in the constructor, and a step is a handful of
-in-place numpy operations with no parameter-sized allocation. The step runs them chunk by chunk (256 KiB
-of each vector at a time), so that a chunk's dozen passes stay in the CPU's L2 cache instead of
+in-place numpy operations with no parameter-sized allocation. The step runs them chunk by chunk (about
+256 KiB of each vector at a time), so that a chunk's dozen passes stay in the CPU's L2 cache instead of
 streaming the whole model through main memory a dozen times: about 1.5× faster on a 2M-parameter model,
-with the same arithmetic on every element. Arguments, defaults and the order of the
-floating-point operations follow PyTorch 2.13's single-tensor implementations (one param group), so a
-run agrees with `torch.optim` to rounding. `weight_decay` applies to every parameter, as with a single
-torch param group; the regularizers (nncli.regularizers) are the way to decay only the weights.
+with the same arithmetic on every element.
+
+Arguments, defaults and the order of the floating-point operations follow PyTorch 2.13's single-tensor
+implementations (one param group), so a run agrees with `torch.optim` to rounding. `weight_decay` applies
+to every parameter, as with a single torch param group; the regularizers (nncli.regularizers) are the
+way to decay only the weights.
 
 Where the notes' forms differ from PyTorch's (the notes write G for the gradient, α for `lr`):
 - SGD with momentum, v = βv + (1−β)G, is `momentum=β, dampening=1−β`, except that PyTorch's first step
@@ -74,7 +76,8 @@ class Optimizer:
         self.weight_decay = float(weight_decay)
         self.step_count = 0
         self.state: dict[str, np.ndarray] = {}
-        n, chunk = data.size, max(1, self.chunk_bytes // data.itemsize)
+        n = data.size
+        chunk = -(-n // max(1, round(data.nbytes / self.chunk_bytes)))  # equal chunks of about chunk_bytes
         self._chunks = [slice(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
         self._tmp = self._new_scratch()
         self._decayed_grad = self._new_scratch() if weight_decay else None
@@ -294,9 +297,9 @@ class Adam(Optimizer):
     """Adam (https://arxiv.org/abs/1412.6980), as `torch.optim.Adam`: momentum and an adaptive step.
 
     m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g² (v_max ← max(v_max, v) with amsgrad, used in place of v);
-    p ← p − lr/(1 − β1ᵗ) · m / (√v/√(1 − β2ᵗ) + eps), rearranged to save a division (see `_update`). `bias_correction=False` gives the notes' form
-    p ← p − lr·m/(√v + eps). Weight decay is L2 (added to g), or with `decoupled_weight_decay`
-    AdamW's p ← p·(1 − lr·wd) before the step.
+    p ← p − lr/(1 − β1ᵗ) · m / (√v/√(1 − β2ᵗ) + eps), rearranged to save a division (see `_update`).
+    `bias_correction=False` gives the notes' form p ← p − lr·m/(√v + eps). Weight decay is L2 (added
+    to g), or with `decoupled_weight_decay` AdamW's p ← p·(1 − lr·wd) before the step.
     """
 
     def __init__(
