@@ -12,6 +12,8 @@ on part of the project); their outputs are concatenated and mixed by `out_proj`.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from nncli.layers import Dropout, Linear
@@ -19,9 +21,13 @@ from nncli.module import Module, sum_rows
 from nncli.parameters import Parameter
 
 
+@functools.lru_cache(maxsize=16)
 def causal_mask(t: int, dtype) -> np.ndarray:
-    """Additive mask in the (key, query) layout: −inf where key j comes after query i (j > i), else 0."""
-    return np.tril(np.full((t, t), -np.inf, dtype=dtype), k=-1)
+    """Additive mask in the (key, query) layout: −inf where key j comes after query i (j > i), else 0.
+    Built once per length and dtype (read-only, shared)."""
+    mask = np.tril(np.full((t, t), -np.inf, dtype=dtype), k=-1)
+    mask.flags.writeable = False
+    return mask
 
 
 def _max_over_keys(s: np.ndarray) -> np.ndarray:
