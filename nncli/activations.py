@@ -11,13 +11,11 @@ import numpy as np
 from nncli.layers import LAYERS
 from nncli.module import Module
 from nncli.registry import Registry
-from nncli.special import erf
+from nncli.special import gelu
 
 ACTIVATIONS: Registry[type[Module]] = Registry("activation")
 
 _SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
-_INV_SQRT_2 = 1.0 / np.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
 
 def register(name: str):
@@ -146,26 +144,18 @@ class GELU(Activation):
         self.approximate = approximate
 
     def forward(self, x):
-        if self.approximate == "none":
-            cdf = erf(x * x.dtype.type(_INV_SQRT_2))  # a fresh array, so finished in place
-            cdf += 1
-            cdf *= 0.5
-            self._cache = (x, cdf)
-            return x * cdf
+        if self.approximate == "none":  # y and y′ come together, cheapest while x is in cache
+            y, dy = gelu(x)
+            self._cache = (x, dy)
+            return y
         inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + 0.044715 * x * x * x)
         t = np.tanh(inner)
         self._cache = (x, t)
         return 0.5 * x * (1.0 + t)
 
     def df(self, x, cached):
-        if self.approximate == "none":  # Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π), in one array
-            d = x * x
-            d *= -0.5
-            np.exp(d, out=d)
-            d *= x.dtype.type(_INV_SQRT_2PI)
-            d *= x
-            d += cached
-            return d
+        if self.approximate == "none":  # Φ(x) + x·φ(x), from forward: a fresh array we may overwrite
+            return cached
         t = cached
         dinner = x.dtype.type(_SQRT_2_OVER_PI) * (1.0 + 3 * 0.044715 * x * x)
         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner

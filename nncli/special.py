@@ -14,7 +14,8 @@ Accuracy, measured against math.erf / math.erfc in tests/test_special.py (which 
     float64 erf   ≤ 4.7e-16 relative (≈ 2 ulp) on the whole line, tails included
     float64 erfc  ≤ 1.1e-15 relative down to the smallest normal result (x ≈ 26.5)
     float32 erf   ≤ 2.6e-7 relative (≈ 2 float32 eps), from a cheaper degree-(4, 4) core
-float32 erfc goes through float64: it is on no hot path.
+float32 erfc goes through float64: it is on no hot path. `gelu` evaluates exact GELU and its derivative
+from the same core, block by block, for the GELU activation.
 Speed on 262144 samples of N(0, ½) (GELU's x/√2): float64 ≈ 5× np.tanh's time, float32 ≈ 8× (NumPy's
 float32 tanh is unusually fast); the math.erf-per-element version this replaces was 12–25× slower.
 
@@ -149,6 +150,67 @@ def erf(x: np.ndarray) -> np.ndarray:
     outside = _core(flat, out)
     _patch(flat, out, np.flatnonzero(outside), _erf_outside)
     return _result(out, x)
+
+
+def _gelu_core(p, q) -> tuple[tuple, tuple]:
+    """The erf core rewritten for Φ(x) = 0.5 + x·P′(s)/Q′(s) with s = x²: erf(z) = z·P(z²)/Q(z²) at
+    z = x/√2 becomes a rational in s = 2z² (Q′ kept monic), with Φ's factor 1/(2√2) folded into P′."""
+    n = len(q) - 1
+    scale = [2.0 ** (n - k) for k in range(max(len(p), len(q)))]
+    return (
+        tuple(c * scale[k] / (2.0 * 2.0**0.5) for k, c in enumerate(p)),
+        tuple(c * scale[k] for k, c in enumerate(q)),
+    )
+
+
+_GELU_CORE = {dtype: _gelu_core(*core) for dtype, core in _CORE.items()}
+_GELU_CORE_S = 2.0 * _CORE_T  # s = x² = 2z² ≤ 8
+_INV_SQRT_2 = 1.0 / 2.0**0.5
+_INV_SQRT_2PI = 1.0 / (2.0 * np.pi) ** 0.5  # Python floats: float32 arrays stay float32
+
+
+def _gelu_outside(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GELU and its derivative for float64 x beyond the core, with Φ = 0.5·(1 + erf(x/√2))."""
+    with np.errstate(invalid="ignore"):  # ±inf: x·Φ and x·φ are 0·inf there, NaN as in the core's formula
+        cdf = 0.5 * (1.0 + _erf_outside(x * _INV_SQRT_2))
+        return x * cdf, cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+
+
+def gelu(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact GELU y = x·Φ(x) and its derivative Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π), in x's dtype.
+
+    Both come from the erf core, Φ = 0.5 + x·P′(x²)/Q′(x²) (see `_gelu_core`), one cache-sized block at
+    a time: ~25 passes per element, against ~35 for erf, Φ, y and y′ one after another, a third of them
+    over whole arrays. GELU's backward then only multiplies y′ by the gradient. Elements beyond the core
+    (|x| > 2√2) are patched in float64, with erf as in `erf`.
+    """
+    x = np.asarray(x)
+    flat = _flat(x, _work_dtype(x.dtype))
+    p, q = _GELU_CORE[flat.dtype]
+    y, dy = np.empty_like(flat), np.empty_like(flat)
+    step = _BLOCK_BYTES // flat.itemsize
+    s, tmp = np.empty(min(step, flat.size), flat.dtype), np.empty(min(step, flat.size), flat.dtype)
+    outside = []
+    with np.errstate(over="ignore", invalid="ignore"):  # s overflows for huge |x|: those are patched
+        for start in range(0, flat.size, step):
+            xb, yb, db = flat[start : start + step], y[start : start + step], dy[start : start + step]
+            sb, tb = s[: xb.size], tmp[: xb.size]
+            np.multiply(xb, xb, out=sb)
+            if not sb.max(initial=0) <= _GELU_CORE_S:  # a max is cheaper than a mask pass; NaN (which
+                outside.append(start + np.flatnonzero(sb > _GELU_CORE_S))  # stays NaN) hides ±inf
+            cdf = _rational(sb, p, q, db, tb)
+            cdf *= xb
+            cdf += 0.5
+            np.multiply(xb, cdf, out=yb)
+            np.multiply(sb, -0.5, out=tb)  # x·φ(x) = x·e^(−s/2)/√(2π)
+            np.exp(tb, out=tb)
+            tb *= xb
+            tb *= _INV_SQRT_2PI
+            db += tb
+    if outside:
+        idx = np.concatenate(outside)
+        y[idx], dy[idx] = _gelu_outside(flat[idx].astype(np.float64))
+    return _result(y, x), _result(dy, x)
 
 
 def erfc(x: np.ndarray) -> np.ndarray:

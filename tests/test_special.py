@@ -156,3 +156,17 @@ def test_float32_fit_reproduces_the_tabled_constants():
     np.testing.assert_allclose(p, special._CORE32[0], rtol=1e-12)
     np.testing.assert_allclose(q, special._CORE32[1], rtol=1e-12)
     assert max_err < 1e-9
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 2e-6)])
+def test_fused_gelu_and_its_derivative_match_the_formula(dtype, rtol):
+    """special.gelu gives y = x·Φ(x) and y′ = Φ(x) + x·φ(x), Φ from math.erfc, on the core and the tails."""
+    x = np.concatenate([np.linspace(-9.0, 9.0, 20001), [-0.0, 0.0, 1e-30, -1e-30]]).astype(dtype)
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in x.astype(np.float64)])
+    pdf = np.exp(-0.5 * x.astype(np.float64) ** 2) / math.sqrt(2.0 * math.pi)
+    y, dy = special.gelu(x)
+    assert y.dtype == dy.dtype == dtype
+    scale = np.maximum(np.abs(x.astype(np.float64)), 1.0)  # relative to |x| where the result is tiny
+    np.testing.assert_array_less(np.abs(y - x * cdf) / scale, rtol)
+    np.testing.assert_array_less(np.abs(dy - (cdf + x * pdf)), rtol * 2)
+    assert np.isnan(special.gelu(np.array([np.nan], dtype))[0][0])
