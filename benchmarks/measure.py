@@ -193,7 +193,7 @@ def _cpu_model() -> str:
             for line in f:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
-    except OSError:
+    except OSError:  # no /proc (not Linux): fall back to what platform knows
         pass
     return platform.processor() or platform.machine()
 

@@ -18,3 +18,16 @@ def configs() -> Path:
 
 def pytest_configure(config):
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3000))
+
+
+def train_config(path, out, overrides=()):
+    """Train a config into run directory `out` as `nncli train` does; returns (run, summary)."""
+    from nncli.configio import load_config
+    from nncli.rundir import new_run
+
+    cfg, _ = load_config(path, list(overrides))
+    run, directory = new_run(cfg, out)
+    directory.start()
+    run.trainer.subscribe(directory)
+    run.trainer.run()
+    return run, directory.summary

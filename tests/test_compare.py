@@ -8,25 +8,16 @@ import math
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from nncli import cli, executors, landscapes
 from nncli import compare as cmp
 from nncli.build import build_run
-from nncli.commands.compare import compare_optimizers, fmt_stat, ranked_cells
+from nncli.cli import app
+from nncli.commands.compare import fmt_stat, ranked_cells
 from nncli.config import RunConfig
 from nncli.configio import validate
 from nncli.optimizers import OPTIMIZERS
-
-app = typer.Typer()
-app.command("compare-optimizers")(compare_optimizers)
-
-
-@app.callback()
-def _main() -> None:  # a group, so the command is invoked by name as under `nncli`
-    pass
-
 
 runner = CliRunner()
 

@@ -6,13 +6,12 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import train_config
 from typer.testing import CliRunner
 
 from nncli import plots, termviz
 from nncli.cli import app
-from nncli.configio import load_config
 from nncli.errors import NncliError
-from nncli.rundir import new_run
 
 pytest.importorskip("matplotlib", reason="the figures need the plot extra (matplotlib)")
 
@@ -21,11 +20,7 @@ runner = CliRunner()
 
 
 def train(directory, name, *sets):
-    cfg, _ = load_config(f"configs/{name}.yaml", list(sets))
-    run, d = new_run(cfg, directory)
-    d.start()
-    run.trainer.subscribe(d)
-    run.trainer.run()
+    train_config(f"configs/{name}.yaml", directory, sets)
     return directory
 
 
@@ -175,21 +170,13 @@ def test_a_run_that_diverged_before_saving_parameters_still_gets_its_curves(tmp_
 
 
 def test_transformer_runs_get_attention_maps(tmp_path):
-    pytest.importorskip(
-        "nncli.transformer", reason="nncli.transformer is not in this tree yet"
-    )  # registers it
-    cfg, _ = load_config(
-        "configs/xor.yaml",
-        [
-            "data={dataset: reverse, samples: 64}",
-            "model={kind: transformer, d_model: 16, n_heads: 2, n_layers: 2}",
-            "training.epochs=1",
-        ],
+    train(
+        tmp_path / "run",
+        "xor",
+        "data={dataset: reverse, samples: 64}",
+        "model={kind: transformer, d_model: 16, n_heads: 2, n_layers: 2}",
+        "training.epochs=1",
     )
-    run, d = new_run(cfg, tmp_path / "run")
-    d.start()
-    run.trainer.subscribe(d)
-    run.trainer.run()
     paths = plots.plot_run(tmp_path / "run")
     assert [p.name for p in paths] == ["curves.png", "weights.png", "attention.png"]
     width, height = png_size(paths[-1])

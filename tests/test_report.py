@@ -10,12 +10,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import train_config
 from typer.testing import CliRunner
 
 from nncli import report as rp
 from nncli.cli import app
-from nncli.configio import load_config
-from nncli.rundir import new_run
 
 runner = CliRunner()
 
@@ -34,11 +33,7 @@ CHROMIUM_FLAGS = [
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("runs") / "xor"
-    cfg, _ = load_config("configs/xor.yaml", ["training.epochs=3", "training.log_every=5"])
-    run, d = new_run(cfg, directory)
-    d.start()
-    run.trainer.subscribe(d)
-    run.trainer.run()
+    train_config("configs/xor.yaml", directory, ["training.epochs=3", "training.log_every=5"])
     return directory
 
 

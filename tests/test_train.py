@@ -5,19 +5,13 @@ import json
 
 import numpy as np
 import pytest
+from conftest import train_config
 
 from nncli.checkpoint import load_npz
 from nncli.configio import load_config
 from nncli.rundir import new_run, resumed_run
 
-
-def train(path, out, overrides=()):
-    cfg, _ = load_config(path, list(overrides))
-    run, directory = new_run(cfg, out)
-    directory.start()
-    run.trainer.subscribe(directory)
-    run.trainer.run()
-    return run, directory.summary
+train = train_config
 
 
 def test_xor_reaches_full_validation_accuracy(configs, tmp_path):
