@@ -145,7 +145,7 @@ class GELU(Activation):
 
     def forward(self, x):
         if self.approximate == "none":  # y and y′ come together, cheapest while x is in cache
-            y, dy = gelu(x)
+            y, dy = gelu(x, derivative=self.training)
             self._cache = (x, dy)
             return y
         inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + 0.044715 * x * x * x)
@@ -154,8 +154,8 @@ class GELU(Activation):
         return 0.5 * x * (1.0 + t)
 
     def df(self, x, cached):
-        if self.approximate == "none":  # Φ(x) + x·φ(x), from forward: a fresh array we may overwrite
-            return cached
+        if self.approximate == "none":  # Φ(x) + x·φ(x), from forward (a fresh array we may overwrite)
+            return gelu(x)[1] if cached is None else cached  # unless forward ran in eval mode
         t = cached
         dinner = x.dtype.type(_SQRT_2_OVER_PI) * (1.0 + 3 * 0.044715 * x * x)
         return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner

@@ -44,6 +44,27 @@ def _max_over_keys(s: np.ndarray) -> np.ndarray:
     return m
 
 
+def _shift_for_exp(scores: np.ndarray, finite_range: tuple[np.floating, np.floating]) -> None:
+    """Make exp(scores) safe for a softmax over the keys (axis −2), in place.
+
+    Softmax is unchanged by subtracting any per-query constant; the stable form subtracts the max, so
+    that exp never overflows. When every finite score lies within ±¼ of the largest exponent the dtype
+    holds (±22 in float32, ±177 in float64; attention scores are rarely beyond ±10), exp neither
+    overflows nor underflows, even summed over a million keys, and the shift is skipped; it is the
+    most expensive pass of the softmax.
+    """
+    lo, hi = finite_range
+    limit = 0.25 * np.log(np.finfo(scores.dtype).max)
+    if not (-limit <= lo and hi <= limit):  # also when NaN
+        scores -= _max_over_keys(scores)
+
+
+def _sum_groups(a: np.ndarray, size: int) -> np.ndarray:
+    """Sums of consecutive groups of `size` along the last axis of a C-contiguous `a`, as one BLAS
+    matrix-vector product."""
+    return np.matmul(a.reshape(-1, size), np.ones(size, dtype=a.dtype))
+
+
 def _scaled_transpose(a: np.ndarray, scale: np.floating) -> np.ndarray:
     """scale·aᵀ over the last two axes, C-contiguous as BLAS wants a stacked matmul's second operand."""
     out = np.empty(a.shape[:-2] + (a.shape[-1], a.shape[-2]), dtype=a.dtype)
@@ -115,12 +136,12 @@ class MultiHeadAttention(Module):
         # the second operand of a stacked matmul C-contiguous, hence the copy of Qᵀ (scaled on the way).
         scale = x.dtype.type(self.scale)
         probs_t = np.matmul(k, _scaled_transpose(q, scale))  # Sᵀ = K(Q/√d_k)ᵀ
+        finite_range = probs_t.min(), probs_t.max()  # before the masks add −inf
         if self.causal:
             probs_t += causal_mask(t, x.dtype)
         if key_padding_mask is not None:
             probs_t += np.where(key_padding_mask, -np.inf, 0).astype(x.dtype)[:, None, :, None]
-        # stable softmax over the keys: exp(S − max S) never overflows
-        probs_t -= _max_over_keys(probs_t)
+        _shift_for_exp(probs_t, finite_range)
         np.exp(probs_t, out=probs_t)
         probs_t *= (1 / np.matmul(np.ones(t, dtype=x.dtype), probs_t))[:, :, None, :]  # 1ᵀP: Σ over keys
         if self.keep_attention:
@@ -128,13 +149,14 @@ class MultiHeadAttention(Module):
         dropped_t = self.dropout.forward(probs_t)
         merged = np.empty((b, t, self.n_heads, self.head_dim), dtype=x.dtype)
         np.matmul(dropped_t.transpose(0, 1, 3, 2), v, out=merged.transpose(0, 2, 1, 3))  # heads back together
-        self._cache = (x2, qkv, probs_t, dropped_t)
-        return self.out_proj.forward(merged.reshape(b * t, d)).reshape(b, t, d)
+        merged = merged.reshape(b * t, d)
+        self._cache = (x2, qkv, probs_t, dropped_t, merged)
+        return self.out_proj.forward(merged).reshape(b, t, d)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Through out_proj, O = P̃V, the dropout P̃ = P⊙m, the softmax (dS = P ⊙ (dP − Σ_k dP⊙P)),
         S = QKᵀ/√d_k and the fused projection; returns dx, the sum of the gradients through Q, K and V."""
-        x2, qkv, probs_t, dropped_t = self._cached(self._cache)
+        x2, qkv, probs_t, dropped_t, merged = self._cached(self._cache)
         self._cache = None
         b, t, d = grad_out.shape
         g_merged = self.out_proj.backward(grad_out.reshape(b * t, d))
@@ -146,8 +168,10 @@ class MultiHeadAttention(Module):
         np.matmul(dropped_t, g_o, out=g_v)  # dV = P̃ᵀ dO
         # dP/√d_k = V (dO/√d_k)ᵀ: the 1/√d_k of S that Q and K share rides along from here on
         g_probs_t = self.dropout.backward(np.matmul(v, _scaled_transpose(g_o, scale)))
-        # softmax backward over the keys, in place (g_probs_t is ours): dS = P ⊙ (dP − Σ_k dP⊙P)
-        g_probs_t -= np.einsum("bhkq,bhkq->bhq", g_probs_t, probs_t)[:, :, None, :]
+        # softmax backward over the keys, in place (g_probs_t is ours): dS = P ⊙ (dP − Σ_k dP⊙P), where
+        # Σ_k dP⊙P = Σ_k P̃ (V dOᵀ) = Σ_d dO⊙O per query: over head_dim, not over the keys
+        row = _sum_groups(g_merged * merged, self.head_dim).reshape(b, t, self.n_heads)
+        g_probs_t -= (scale * np.ascontiguousarray(row.transpose(0, 2, 1)))[:, :, None, :]
         g_probs_t *= probs_t  # dSᵀ/√d_k
         np.matmul(g_probs_t.transpose(0, 1, 3, 2), k, out=g_q)  # dQ = (dS/√d_k) K
         np.matmul(g_probs_t, q, out=g_k)  # dK = (dS/√d_k)ᵀ Q

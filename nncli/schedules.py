@@ -20,13 +20,13 @@ def _require(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
-
 def _power(base: float, exponent: int) -> float:
     """base**exponent, inf where it overflows (a growing schedule then shows up as divergence)."""
     try:
         return base**exponent
     except OverflowError:
         return math.inf
+
 
 class Schedule:
     """Base: the learning rate as a function of the number of scheduler steps taken."""

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nncli.activations import ACTIVATIONS
+from nncli.activations import ACTIVATIONS, GELU
 from nncli.config import MLPConfig, NeuronConfig, RunConfig
 from nncli.errors import UnknownNameError
 from nncli.layers import Dropout, Linear
@@ -86,6 +86,16 @@ def test_dropout_is_inverted_and_off_in_eval():
     d.eval()
     x = np.ones((3, 3))
     assert d.forward(x) is x
+
+
+def test_gelu_in_eval_mode_skips_its_derivative_until_backward_needs_it():
+    x = np.linspace(-3, 3, 13)
+    trained, evaluated = GELU(), GELU()
+    evaluated.eval()
+    np.testing.assert_array_equal(evaluated.forward(x), trained.forward(x))
+    assert evaluated._cache[1] is None  # forward left the derivative out
+    g = np.random.default_rng(2).standard_normal(13)
+    np.testing.assert_array_equal(evaluated.backward(g), trained.backward(g))
 
 
 def test_float32_stays_float32_through_forward_backward():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nncli import attention
 from nncli.attention import MultiHeadAttention
 from nncli.module import Module
 from nncli.transformer import TransformerBlock
@@ -45,10 +46,17 @@ def randomized(module: Module, rng: np.random.Generator) -> Module:
 
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("padded", [False, True])
-def test_multihead_attention_matches_torch(causal, padded):
+@pytest.mark.parametrize("sharp", [False, True])
+def test_multihead_attention_matches_torch(causal, padded, sharp, monkeypatch):
+    """`sharp` scales Q and K up until scores pass ±177, where softmax must subtract each max first."""
     rng = np.random.default_rng(0)
     ours = randomized(MultiHeadAttention(D, H, causal=causal, rng=rng), rng)
     ours.keep_attention = True
+    if sharp:
+        ours.in_proj_weight.data[: 2 * D] *= 25.0
+    shifted = []
+    max_over_keys = attention._max_over_keys
+    monkeypatch.setattr(attention, "_max_over_keys", lambda s: shifted.append(s.shape) or max_over_keys(s))
     theirs = torch.nn.MultiheadAttention(D, H, batch_first=True, dtype=torch.float64)
     copy_into_torch(ours, theirs)
     x, r = rng.standard_normal((B, T, D)), rng.standard_normal((B, T, D))
@@ -78,6 +86,7 @@ def test_multihead_attention_matches_torch(causal, padded):
     assert_close(weights, wt)
     assert_close(dx, xt.grad)
     compare_gradients(ours, theirs)
+    assert len(shifted) == sharp  # the max is taken only when exp could overflow or underflow
 
 
 @pytest.mark.parametrize("norm_first", [True, False])
