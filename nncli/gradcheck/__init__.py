@@ -61,9 +61,20 @@ class ComponentResult:
 CASES: Registry[Callable[[np.random.Generator], Case]] = Registry("gradcheck component")
 
 
-def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> np.ndarray:
-    """|a − n| / max(|a| + |n|, 1e-12), elementwise."""
-    return np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), 1e-12)
+SCALE_FLOOR = 1e-3  # entries below this fraction of their tensor's largest gradient count at that size
+
+
+def relative_error(analytic: np.ndarray, numeric: np.ndarray, scale: float = 0.0) -> np.ndarray:
+    """|a − n| / max(|a| + |n|, SCALE_FLOOR·scale, 1e-12), elementwise, with `scale` the largest
+    |gradient| of the tensor the entries belong to.
+
+    The floor keeps rounding noise from deciding the result: a finite difference carries an absolute
+    error of about 1e-12 of the tensor's gradients, so an entry a thousand times smaller than the
+    largest would show a relative error of ~1e-7 with a correct backward. A wrong backward is still
+    off by a fraction of the typical entry, far above any threshold.
+    """
+    floor = max(SCALE_FLOOR * scale, 1e-12)
+    return np.abs(analytic - numeric) / np.maximum(np.abs(analytic) + np.abs(numeric), floor)
 
 
 def numeric_derivative(objective: Callable[[], float], array: np.ndarray, index: tuple, eps: float) -> float:
@@ -96,11 +107,12 @@ def check_case(
             raise AssertionError(f"{name}: gradient of {tname} has shape {grad.shape}, tensor {array.shape}")
         n = array.size
         flat_ids = rng.choice(n, size=min(samples, n), replace=False)
+        scale = float(np.max(np.abs(grad), initial=0.0))
         errors = []
         for flat in flat_ids:
             index = np.unravel_index(flat, array.shape)
             numeric = numeric_derivative(case.objective, array, index, eps)
-            errors.append(float(relative_error(np.asarray(grad[index]), np.asarray(numeric))))
+            errors.append(float(relative_error(np.asarray(grad[index]), np.asarray(numeric), scale)))
         results.append(TensorResult(tname, len(flat_ids), max(errors)))
     return ComponentResult(name, tuple(results), threshold)
 
