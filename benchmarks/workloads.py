@@ -259,4 +259,6 @@ def block_workload(
 
 
 add(block_workload("block_d64", d_model=64, n_heads=4, seq=32, batch=32, activation="gelu", target=1.0))
+# the same block with relu, PyTorch's default: how much of block_d64's ratio is exact GELU
+add(block_workload("block_d64_relu", d_model=64, n_heads=4, seq=32, batch=32, activation="relu", target=1.0))
 add(block_workload("block_d256", d_model=256, n_heads=8, seq=64, batch=16, activation="gelu", target=1.05))
