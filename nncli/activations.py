@@ -144,7 +144,7 @@ class GELU(Activation):
         self.approximate = approximate
 
     def forward(self, x):
-        if self.approximate == "none":  # y and y′ come together, cheapest while x is in cache
+        if self.approximate == "none":  # y′ with y while x is in cache, when training
             y, dy = gelu(x, derivative=self.training)
             self._cache = (x, dy)
             return y

@@ -15,6 +15,7 @@ from nncli import compare as cmp
 from nncli.build import build_run
 from nncli.cli import app
 from nncli.commands.compare import fmt_stat, ranked_cells
+from nncli.comparison import RunResult, Stat, summarize
 from nncli.config import RunConfig
 from nncli.configio import validate
 from nncli.optimizers import OPTIMIZERS
@@ -121,7 +122,7 @@ def test_jobs_1_and_2_give_identical_results():
     for a, b in zip(serial, parallel):
         assert without_times(a.rows) == without_times(b.rows)
         assert (a.final_loss, a.best_val_metric, a.status) == (b.final_loss, b.best_val_metric, b.status)
-    ranks = [[e.label for e in cmp.summarize(plan, r).ranking] for r in (serial, parallel)]
+    ranks = [[e.label for e in summarize(plan, r).ranking] for r in (serial, parallel)]
     assert ranks[0] == ranks[1]
 
 
@@ -131,13 +132,13 @@ def test_jobs_1_and_2_give_identical_results():
 def fake(label: str, lr: float, seed: int, losses: list[float], status: str = "completed", metric=None):
     rows = [{"step": 10 * i, "loss": v, "val_loss": v + 0.1, "val_metric": metric, "time_s": 0.1 * i}
             for i, v in enumerate(losses)]  # fmt: skip
-    return cmp.RunResult(label, seed, lr, status, 10 * (len(losses) - 1), 1.0 + seed, rows)
+    return RunResult(label, seed, lr, status, 10 * (len(losses) - 1), 1.0 + seed, rows)
 
 
 def test_mean_and_std_over_two_seeds_by_hand():
     plan = cmp.plan_training(small(), ["sgd", "adam"], seeds=2)
     results = cmp.run_plan(plan)
-    comparison = cmp.summarize(plan, results, target_loss=10.0)
+    comparison = summarize(plan, results, target_loss=10.0)
     for entry in comparison.ranking:
         a, b = (r.final_loss for r in results if r.label == entry.label)
         assert entry.final_loss.mean == pytest.approx((a + b) / 2, rel=1e-15)
@@ -157,13 +158,13 @@ def test_steps_to_target_final_loss_and_divergence():
         fake("rmsprop", 0.1, 0, [1.0, 0.3, math.nan], status="diverged"),
         fake("rmsprop", 0.1, 1, [1.0, 0.3, 0.1]),
     ]
-    c = cmp.summarize(plan, results, target_loss=0.5)
+    c = summarize(plan, results, target_loss=0.5)
     assert [e.label for e in c.ranking] == ["adam", "sgd", "rmsprop"]  # 0.5 < 0.55; a divergence is last
     adam, sgd, rmsprop = c.ranking
     assert (adam.steps_to_target.mean, adam.steps_to_target.n) == (10, 1)  # only seed 0 reaches 0.5
     assert ranked_cells(adam, 1, "accuracy")[5] == "10 (1/2)"
     assert (sgd.steps_to_target.mean, sgd.steps_to_target.n) == (20, 1)
-    loose = cmp.summarize(plan, results, target_loss=0.85).ranking
+    loose = summarize(plan, results, target_loss=0.85).ranking
     assert [(e.steps_to_target.mean, e.steps_to_target.std) for e in loose] == [
         (15, 5 * math.sqrt(2)),
         (10, 0),
@@ -171,7 +172,7 @@ def test_steps_to_target_final_loss_and_divergence():
     ]
     assert sgd.best_val_metric.mean == pytest.approx(0.6) and adam.best_val_metric.mean is None
     assert rmsprop.final_loss.mean is None and ranked_cells(rmsprop, 3, "accuracy")[3] == "diverged (1/2)"
-    default = cmp.summarize(plan, results)
+    default = summarize(plan, results)
     assert default.target_loss == pytest.approx(0.525)  # median of adam 0.5 and sgd 0.55; rmsprop diverged
 
 
@@ -182,7 +183,7 @@ def test_the_lr_grid_keeps_the_best_validation_loss():
         fake("adam", 0.01, 0, [1.0, 0.2]),
         fake("adam", 0.1, 0, [1.0, math.inf], status="diverged"),
     ]
-    (entry,) = cmp.summarize(plan, results).ranking
+    (entry,) = summarize(plan, results).ranking
     assert entry.lr == 0.01 and entry.optimizer["lr"] == 0.01
     assert entry.grid == [{"lr": 0.001, "score": 0.6}, {"lr": 0.01, "score": pytest.approx(0.3)},
                           {"lr": 0.1, "score": None}]  # fmt: skip
@@ -220,7 +221,7 @@ def test_results_json_and_curves_csv_hold_what_the_table_shows(tmp_path, wide_co
     assert saved["seeds"] == [3, 4] and saved["metric"] == "accuracy" and len(saved["ranking"]) == 3
     for entry in saved["ranking"]:
         label = entry["optimizer"]
-        stat = {k: cmp.Stat(**entry[k]) for k in ("final_loss", "best_val_metric", "steps_to_target")}
+        stat = {k: Stat(**entry[k]) for k in ("final_loss", "best_val_metric", "steps_to_target")}
         assert shown[label][:6] == [
             str(entry["rank"]),
             label,
@@ -355,7 +356,7 @@ def test_the_neuron_surface_is_the_notes_neuron():
 @pytest.mark.parametrize("name", ["rosenbrock", "neuron"])
 def test_landscape_paths_share_their_start_and_have_one_point_per_step(name):
     plan = cmp.plan_landscape(name, ["sgd", "momentum", "adam"], steps=40)
-    comparison = cmp.summarize(plan, cmp.run_plan(plan))
+    comparison = summarize(plan, cmp.run_plan(plan))
     paths = comparison.paths()
     start = landscapes.LANDSCAPES.get(name).start
     for path in paths.values():

@@ -1,7 +1,8 @@
 """`nncli compare-optimizers`: one problem, one set of initial weights, several optimizers, ranked.
 
-A thin layer over `nncli.compare`: it reads the options, shows the runs live, prints the ranked table
-and the loss curves (or the landscape), and writes the results directory.
+A thin layer over `nncli.compare` (plans and runs) and `nncli.comparison` (ranking and files): it reads
+the options, shows the runs live, prints the ranked table and the loss curves (or the landscape), and
+writes the results directory.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.table import Table
 
 from nncli import compare as cmp
 from nncli.cli import JsonOption, SetOption, console, user_errors
+from nncli.comparison import Comparison, Entry, RunResult, Stat, clear_results, summarize, write_results
 from nncli.errors import NncliError
 from nncli.executors import make_executor
 from nncli.reporter import fmt
@@ -79,14 +81,14 @@ def compare_optimizers(
         )
     directory = out if out is not None else default_run_dir("compare")
     prepare_new(directory, overwrite)
-    cmp.clear_results(directory)
+    clear_results(directory)
     if not json_:
         console.print(_headline(plan, jobs), highlight=False)
     board = LiveBoard(console, plan, parallel=jobs > 1, quiet=json_)
     with board:
         results = cmp.run_plan(plan, make_executor(jobs), on_row=board.row, on_result=board.done)
-    comparison = cmp.summarize(plan, results, target_loss)
-    written = cmp.write_results(comparison, directory, log_y=log_y)
+    comparison = summarize(plan, results, target_loss)
+    written = write_results(comparison, directory, log_y=log_y)
     if json_:
         console.print_json(json.dumps({**comparison.to_dict(), "run_dir": str(directory)}))
         return
@@ -113,7 +115,7 @@ def _headline(plan: cmp.Plan, jobs: int) -> str:
     )
 
 
-def _print_report(comparison: cmp.Comparison, log_y: bool) -> None:
+def _print_report(comparison: Comparison, log_y: bool) -> None:
     from nncli import termviz
 
     console.print(ranked_table(comparison))
@@ -129,14 +131,14 @@ def _print_report(comparison: cmp.Comparison, log_y: bool) -> None:
 # ---------------------------------------------------------------------------------------------- tables
 
 
-def fmt_stat(stat: cmp.Stat, spec: str = ".4g", std_spec: str = ".2g") -> str:
+def fmt_stat(stat: Stat, spec: str = ".4g", std_spec: str = ".2g") -> str:
     """'0.1234 ± 0.0056' over seeds, '0.1234' for one seed, '—' for none."""
     if stat.mean is None:
         return "—"
     return fmt(stat.mean, spec) + (f" ± {fmt(stat.std, std_spec)}" if stat.std is not None else "")
 
 
-def ranked_cells(entry: cmp.Entry, rank: int, metric: str | None) -> list[str]:
+def ranked_cells(entry: Entry, rank: int, metric: str | None) -> list[str]:
     """The cells of one line of the ranked table (also what the tests compare with results.json)."""
     runs = len(entry.runs)
     final = fmt_stat(entry.final_loss)
@@ -155,7 +157,7 @@ def ranked_cells(entry: cmp.Entry, rank: int, metric: str | None) -> list[str]:
     ]
 
 
-def ranked_table(comparison: cmp.Comparison) -> Table:
+def ranked_table(comparison: Comparison) -> Table:
     metric = comparison.plan.metric
     columns = ["#", "optimizer", "lr", "final loss", *([f"best val {metric}"] if metric else [])]
     columns += ["steps to target", "time (s)", "steps/s"]
@@ -210,7 +212,7 @@ class LiveBoard:
             rate=row["step"] / row["time_s"] if row["time_s"] > 0 else None,
         )
 
-    def done(self, index: int, result: cmp.RunResult) -> None:
+    def done(self, index: int, result: RunResult) -> None:
         state = self.rows[result.label]
         state["done"] += 1
         last = result.rows[-1]
