@@ -136,7 +136,7 @@ class MultiHeadAttention(Module):
         # the second operand of a stacked matmul C-contiguous, hence the copy of Qᵀ (scaled on the way).
         scale = x.dtype.type(self.scale)
         probs_t = np.matmul(k, _scaled_transpose(q, scale))  # Sᵀ = K(Q/√d_k)ᵀ
-        finite_range = probs_t.min(), probs_t.max()  # before the masks add −inf
+        finite_range = probs_t.min(initial=0), probs_t.max(initial=0)  # before the masks add −inf
         if self.causal:
             probs_t += causal_mask(t, x.dtype)
         if key_padding_mask is not None:

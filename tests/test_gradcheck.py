@@ -38,6 +38,8 @@ def test_relative_error_judges_tiny_entries_at_their_tensors_scale():
     assert relative_error(np.array(1e-5), np.array(1e-5 + 1e-12)) > 4e-8  # without the floor
     # an entry off by a third is caught whatever its size
     assert relative_error(np.array(0.5), np.array(0.75), scale=1.0) > 0.1
+    # an inf or NaN anywhere in the tensor's gradient fails it
+    assert np.isnan(relative_error(np.array(0.5), np.array(0.5), scale=float("inf")))
 
 
 def test_every_registered_component_has_a_case():

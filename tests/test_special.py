@@ -159,7 +159,7 @@ def test_float32_fits_reproduce_the_tabled_constants(name, max_error):
     assert max_err < max_error
 
 
-@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 2.5e-7)])
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-13), (np.float32, 3e-7)])
 def test_fused_gelu_and_its_derivative_match_the_formula(dtype, rtol):
     """special.gelu gives y = x·Φ(x) and y′ = Φ(x) + x·φ(x), Φ from math.erfc, on the core and the tails."""
     x = np.concatenate([np.linspace(-9.0, 9.0, 20001), [-0.0, 0.0, 1e-30, -1e-30]]).astype(dtype)
@@ -177,9 +177,27 @@ def test_fused_gelu_and_its_derivative_match_the_formula(dtype, rtol):
 
 
 def test_float32_gelu_saturates_like_erf_and_patches_beyond_8():
-    """Past |x| ≈ 5.4 float32 Φ is 0 or 1; beyond |x| = 8 values come from the float64 formula."""
+    """Past |x| ≈ 5.9 float32 Φ is 0 or 1; beyond |x| = 8 values come from the float64 formula."""
     x = np.array([6.0, -6.0, 8.0, -8.0, 8.5, -8.5, 3e38, np.inf], dtype=np.float32)
     y, dy = special.gelu(x)
     np.testing.assert_array_equal(y[[0, 2, 4, 6, 7]], x[[0, 2, 4, 6, 7]])
     assert np.all(np.abs(y[[1, 3, 5]]) < 1e-7) and np.all(dy[[0, 2, 4, 6]] == 1.0)
     assert np.isnan(dy[7])  # 1 + inf·0, as torch
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gelu_patches_land_on_their_elements_in_every_block(dtype):
+    """Far elements (|x| > 8 in float32, > 2√2 in float64) spread over several cache-sized blocks,
+    in a non-contiguous input: each gets its own float64 value."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, 2 * 300_001).astype(dtype)[::2]  # strided, several blocks in both dtypes
+    far = rng.choice(x.size, 40, replace=False)
+    x[far] = rng.choice([-1, 1], 40) * rng.uniform(8.5, 30, 40)
+    y, dy = special.gelu(x)
+    x64 = x.astype(np.float64)
+    want_y, want_dy = special._gelu_outside(x64[far])
+    np.testing.assert_allclose(y[far], want_y.astype(dtype), rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(dy[far], want_dy.astype(dtype), rtol=1e-6, atol=1e-30)
+    near = np.setdiff1d(np.arange(x.size), far)[::997]
+    cdf = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in x64[near]])
+    np.testing.assert_allclose(y[near], x64[near] * cdf, rtol=0, atol=3e-7 if dtype == np.float32 else 1e-15)

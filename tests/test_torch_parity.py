@@ -339,4 +339,4 @@ def test_float32_gelu_is_at_least_as_close_to_exact_as_torchs():
         err_ours = np.max(np.abs(ours - want) / scale)
         err_torch = np.max(np.abs(theirs.astype(np.float64) - want) / scale)
         assert err_ours <= err_torch, (err_ours, err_torch)
-        assert err_ours < 2.5e-7  # about 2 float32 eps
+        assert err_ours < 3e-7  # measured 1.8e-7 (value) and 2.2e-7 (derivative)

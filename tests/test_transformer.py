@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nncli import attention
 from nncli.attention import MultiHeadAttention
 from nncli.errors import UnknownNameError
 from nncli.gradcheck import run_all
@@ -169,6 +170,35 @@ def test_backward_releases_the_attention_cache():
     assert attn._cache is None and attn.last_attention is None
     with pytest.raises(RuntimeError, match="before forward"):
         attn.backward(np.zeros((2, 3, 8)))
+
+
+def test_empty_batches_and_sequences_pass_through():
+    attn = MultiHeadAttention(8, 2, causal=True, rng=np.random.default_rng(3))
+    for shape in [(0, 5, 8), (2, 0, 8)]:
+        y = attn.forward(np.empty(shape))
+        assert y.shape == shape
+        assert attn.backward(np.empty(shape)).shape == shape
+
+
+@pytest.mark.parametrize("sharpen", [1.0, 40.0])
+def test_float32_attention_matches_float64_with_and_without_the_softmax_shift(sharpen, monkeypatch):
+    """Scores within ±22 skip the max subtraction in float32; sharper ones (×40 on Q and K) take it.
+    Both agree with the same weights in float64 to float32 accuracy."""
+    shifted = []
+    max_over_keys = attention._max_over_keys
+    monkeypatch.setattr(attention, "_max_over_keys", lambda s: shifted.append(s.dtype) or max_over_keys(s))
+    rng = np.random.default_rng(12)
+    a64 = MultiHeadAttention(16, 4, causal=True, rng=rng)
+    a64.in_proj_weight.data[:32] *= sharpen
+    a32 = MultiHeadAttention(16, 4, causal=True, rng=rng, dtype=np.float32)
+    for (_, p32), (_, p64) in zip(a32.named_parameters(), a64.named_parameters()):
+        p32.data[...] = p64.data
+    x, g = rng.standard_normal((3, 7, 16)), rng.standard_normal((3, 7, 16))
+    a32.keep_attention = a64.keep_attention = True
+    y32, y64 = a32.forward(x.astype(np.float32)), a64.forward(x)
+    assert shifted.count(np.float32) == (sharpen > 1)  # float64's limit (±177) is not reached
+    np.testing.assert_allclose(y32, y64, rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(a32.backward(g.astype(np.float32)), a64.backward(g), rtol=2e-3, atol=2e-4)
 
 
 def test_float32_stays_float32():
