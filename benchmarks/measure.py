@@ -14,6 +14,7 @@ array allocations to it); for torch from the profiler's record of every CPU allo
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import os
@@ -188,13 +189,11 @@ def matmul_peak_gflops(dtype: np.dtype, n: int = 1024, seconds: float = 0.6) -> 
 
 
 def _cpu_model() -> str:
-    try:
+    with contextlib.suppress(OSError):  # no /proc (not Linux): fall back to what platform knows
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
                     return line.split(":", 1)[1].strip()
-    except OSError:  # no /proc (not Linux): fall back to what platform knows
-        pass
     return platform.processor() or platform.machine()
 
 
