@@ -18,11 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nncli.losses import LOSSES
-from nncli.models import mlp
-from nncli.module import Module
-from nncli.optimizers import OPTIMIZERS
-from nncli.parameters import ParameterBuffer
+from nncli.engine.losses import LOSSES
+from nncli.engine.models import mlp
+from nncli.engine.module import Module
+from nncli.engine.optimizers import OPTIMIZERS
+from nncli.engine.parameters import ParameterBuffer
 from nncli.registry import Registry
 
 Data = tuple[np.ndarray, np.ndarray]
@@ -245,7 +245,7 @@ def block_workload(
         return rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
 
     def build_nncli(dtype: np.dtype, rng: np.random.Generator, batch_data: Data) -> NncliStep:
-        from nncli.transformer import TransformerBlock
+        from nncli.engine.transformer import TransformerBlock
 
         block = TransformerBlock(d_model, n_heads, activation=activation, causal=True, rng=rng, dtype=dtype)
         return NncliStep(block, "mse", "adam", 1e-3, batch_data)

@@ -22,8 +22,8 @@ def pytest_configure(config):
 
 def train_config(path, out, overrides=()):
     """Train a config into run directory `out` as `nncli train` does; returns (run, summary)."""
-    from nncli.configio import load_config
-    from nncli.rundir import new_run
+    from nncli.config.loading import load_config
+    from nncli.rundir.directory import new_run
 
     cfg, _ = load_config(path, list(overrides))
     run, directory = new_run(cfg, out)

@@ -236,12 +236,12 @@ def test_resume_of_a_folder_that_is_not_a_run_exits_2(tmp_path):
 
 
 def test_internal_error_exits_1_without_traceback(monkeypatch, tmp_path):
-    import nncli.rundir
+    import nncli.rundir.directory
 
     def boom(*a, **k):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(nncli.rundir, "new_run", boom)
+    monkeypatch.setattr(nncli.rundir.directory, "new_run", boom)
     result = invoke("train", write(tmp_path, GOOD))
     assert result.exit_code == 1 and "internal error" in result.output and "--debug" in result.output
 

@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nncli import cli, executors, landscapes
-from nncli import compare as cmp
-from nncli.build import build_run
+from nncli import cli
+from nncli.cli import common
 from nncli.cli import app
-from nncli.commands.compare import fmt_stat, ranked_cells
-from nncli.comparison import RunResult, Stat, summarize
-from nncli.config import RunConfig
-from nncli.configio import validate
-from nncli.optimizers import OPTIMIZERS
+from nncli.cli.compare import fmt_stat, ranked_cells
+from nncli.compare import executors, landscapes
+from nncli.compare import plan as cmp
+from nncli.compare.results import RunResult, Stat, summarize
+from nncli.config.loading import validate
+from nncli.config.schema import RunConfig
+from nncli.engine.optimizers import OPTIMIZERS
+from nncli.training.build import build_run
 
 runner = CliRunner()
 
@@ -45,7 +47,7 @@ def without_times(rows: list[dict]) -> list[dict]:
 
 @pytest.fixture
 def wide_console(monkeypatch):
-    monkeypatch.setattr(cli.console, "width", 200)
+    monkeypatch.setattr(common.console, "width", 200)
 
 
 # ---------------------------------------------------------------------------------------------- presets
@@ -386,6 +388,6 @@ def test_landscape_from_the_cli(tmp_path, wide_console):
     assert len(rows) == 2 * 51 and (float(rows[0]["x"]), float(rows[0]["y"])) == (-0.5, 2.5)
     saved = json.loads((out / "results.json").read_text())
     assert saved["problem"]["kind"] == "landscape" and saved["metric"] is None
-    from nncli.plots import has_matplotlib
+    from nncli.views.plots import has_matplotlib
 
     assert (out / "landscape.png").exists() == has_matplotlib()

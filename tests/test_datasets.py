@@ -19,10 +19,10 @@ from nncli.datasets import (
     train_val_split,
 )
 from nncli.datasets.snapshots import SNAPSHOTS, snapshot
+from nncli.engine.losses import CrossEntropyLoss
+from nncli.engine.models import mlp
+from nncli.engine.parameters import ParameterBuffer
 from nncli.errors import DataError, UnknownNameError
-from nncli.losses import CrossEntropyLoss
-from nncli.models import mlp
-from nncli.parameters import ParameterBuffer
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = DATASETS.names()

@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from nncli.activations import ACTIVATIONS, GELU
-from nncli.config import MLPConfig, NeuronConfig, RunConfig
+from nncli.config.schema import MLPConfig, NeuronConfig, RunConfig
+from nncli.engine.activations import ACTIVATIONS, GELU
+from nncli.engine.layers import Dropout, Linear
+from nncli.engine.losses import LOSSES
+from nncli.engine.models import MODELS, mlp
+from nncli.engine.norm import BatchNorm1d, LayerNorm
+from nncli.engine.optimizers import OPTIMIZERS
+from nncli.engine.parameters import Parameter, ParameterBuffer
 from nncli.errors import UnknownNameError
-from nncli.layers import Dropout, Linear
-from nncli.losses import LOSSES
-from nncli.models import MODELS, mlp
-from nncli.norm import BatchNorm1d, LayerNorm
-from nncli.optimizers import OPTIMIZERS
-from nncli.parameters import Parameter, ParameterBuffer
 from nncli.registry import Registry
 
 
@@ -179,12 +179,12 @@ def test_config_names_equal_registry_names():
         field = "name" if "name" in members[0].model_fields else "kind"
         return {m.model_fields[field].default for m in members}
 
-    from nncli import config
+    from nncli.config import schema as config
 
     assert literal_names(config.OptimizerConfig) == set(OPTIMIZERS.names())
     assert literal_names(config.LossConfig) == set(LOSSES.names())
     assert set(MODELS.names()) <= literal_names(config.ModelConfig)  # exact once transformer lands
-    from nncli.schedules import SCHEDULES
+    from nncli.engine.schedules import SCHEDULES
 
     assert literal_names(config.ScheduleConfig) == set(SCHEDULES.names())
     assert set(typing.get_args(NeuronConfig.model_fields["activation"].annotation)) == set(

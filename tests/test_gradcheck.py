@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from nncli.activations import ACTIVATIONS, Tanh
+from nncli.engine.activations import ACTIVATIONS, Tanh
+from nncli.engine.layers import LAYERS, Linear
+from nncli.engine.losses import LOSSES
+from nncli.engine.models import MODELS
 from nncli.gradcheck import CASES, check_case, relative_error, run_all
 from nncli.gradcheck.cases import module_case
-from nncli.layers import LAYERS, Linear
-from nncli.losses import LOSSES
-from nncli.models import MODELS
 
 RESULTS = {r.component: r for r in run_all()}
 

@@ -16,9 +16,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nncli.activations import ACTIVATIONS
-from nncli.checkpoint import load_npz
 from nncli.cli import app
+from nncli.engine.activations import ACTIVATIONS
+from nncli.rundir.checkpoint import load_npz
 
 runner = CliRunner()
 
@@ -644,7 +644,7 @@ def test_batch_norm_with_batches_of_one_is_a_config_error(tmp_path):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sigmoid_softmax_and_log_softmax_are_exact_at_1e4(dtype):
-    from nncli.activations import log_softmax, sigmoid, softmax
+    from nncli.engine.activations import log_softmax, sigmoid, softmax
 
     x = np.array([-1e4, -50.0, -1.0, 0.0, 1.0, 50.0, 1e4], dtype=dtype)
     with np.errstate(over="raise", invalid="raise", divide="raise"):
@@ -663,7 +663,7 @@ def test_sigmoid_softmax_and_log_softmax_are_exact_at_1e4(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_bce_and_cross_entropy_are_finite_and_exact_at_1e4(dtype):
-    from nncli.losses import LOSSES
+    from nncli.engine.losses import LOSSES
 
     bce = LOSSES.get("bce_with_logits")()
     z = np.array([[1e4], [-1e4], [1e4], [-1e4]], dtype=dtype)
@@ -684,7 +684,7 @@ def test_bce_and_cross_entropy_are_finite_and_exact_at_1e4(dtype):
 
 def test_losses_at_large_logits_match_pytorch():
     torch = pytest.importorskip("torch", reason="PyTorch is the reference")
-    from nncli.losses import LOSSES
+    from nncli.engine.losses import LOSSES
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(64, 5)) * 1e4

@@ -12,9 +12,9 @@ from math import sqrt
 import numpy as np
 import pytest
 
+from nncli.engine.optimizers import OPTIMIZERS, Optimizer
+from nncli.engine.parameters import Parameter, ParameterBuffer
 from nncli.errors import CheckpointError
-from nncli.optimizers import OPTIMIZERS, Optimizer
-from nncli.parameters import Parameter, ParameterBuffer
 
 P0 = [1.0, -2.0]
 G1 = [0.5, 1.0]

@@ -1,4 +1,4 @@
-"""PNG figures (nncli.plots) and `nncli plot`: files that are real PNGs showing what they should, and a
+"""PNG figures (nncli.views.plots) and `nncli plot`: files that are real PNGs showing what they should, and a
 clear exit 2 without matplotlib."""
 
 import struct
@@ -9,9 +9,9 @@ import pytest
 from conftest import train_config
 from typer.testing import CliRunner
 
-from nncli import plots, termviz
 from nncli.cli import app
 from nncli.errors import NncliError
+from nncli.views import plots, termviz
 
 pytest.importorskip("matplotlib", reason="the figures need the plot extra (matplotlib)")
 
@@ -64,7 +64,7 @@ def test_without_matplotlib_the_message_says_how_to_install(monkeypatch, runs):
 def test_importing_plots_needs_no_matplotlib():
     import subprocess
 
-    code = "import sys; sys.modules['matplotlib'] = None; import nncli.plots, nncli.report, nncli.liveplot"
+    code = "import sys; sys.modules['matplotlib'] = None; import nncli.views.plots, nncli.views.report, nncli.views.liveplot"
     code += "; print(1)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "1"
 

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from nncli.activations import ACTIVATIONS
 from nncli.cli import app
 from nncli.datasets import DATASETS
+from nncli.engine.activations import ACTIVATIONS
 
 runner = CliRunner()
 FAST = settings(

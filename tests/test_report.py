@@ -13,8 +13,8 @@ import pytest
 from conftest import train_config
 from typer.testing import CliRunner
 
-from nncli import report as rp
 from nncli.cli import app
+from nncli.views import report as rp
 
 runner = CliRunner()
 

@@ -7,7 +7,7 @@ from math import sqrt
 import numpy as np
 import pytest
 
-from nncli.schedules import SCHEDULES
+from nncli.engine.schedules import SCHEDULES
 
 
 def lrs(name: str, base_lr: float, n: int, **kwargs) -> list[float]:

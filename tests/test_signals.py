@@ -15,8 +15,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nncli.checkpoint import load_npz
 from nncli.cli import app
+from nncli.rundir.checkpoint import load_npz
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

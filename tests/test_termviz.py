@@ -1,4 +1,4 @@
-"""Terminal pictures (nncli.termviz) and the live view during training (nncli.liveplot).
+"""Terminal pictures (nncli.views.termviz) and the live view during training (nncli.views.liveplot).
 
 Pictures are rendered through a truecolor rich Console and read back cell by cell: braille characters
 are decoded into their dots, half blocks into their two pixel colours, and compared with what the data
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from nncli import liveplot, termviz
-from nncli.configio import load_config
-from nncli.events import Evaluation
-from nncli.rundir import new_run
+from nncli.config.loading import load_config
+from nncli.rundir.directory import new_run
+from nncli.training.events import Evaluation
+from nncli.views import liveplot, termviz
 
 BITS = termviz.BRAILLE_BITS
 
@@ -200,7 +200,7 @@ def test_no_picture_outside_a_terminal():
 
 def build(name, *sets, tmp_path=None):
     cfg, _ = load_config(f"configs/{name}.yaml", list(sets))
-    from nncli.build import build_run
+    from nncli.training.build import build_run
 
     return build_run(cfg)
 

@@ -10,14 +10,14 @@ import math
 import numpy as np
 import pytest
 
-from nncli.activations import ACTIVATIONS, GELU, log_softmax, sigmoid, softmax
-from nncli.layers import Dropout, Linear
-from nncli.losses import LOSSES
-from nncli.models import mlp
-from nncli.module import Module, Sequential
-from nncli.norm import BatchNorm1d, LayerNorm
-from nncli.parameters import ParameterBuffer
-from nncli.regularizers import L1, L2
+from nncli.engine.activations import ACTIVATIONS, GELU, log_softmax, sigmoid, softmax
+from nncli.engine.layers import Dropout, Linear
+from nncli.engine.losses import LOSSES
+from nncli.engine.models import mlp
+from nncli.engine.module import Module, Sequential
+from nncli.engine.norm import BatchNorm1d, LayerNorm
+from nncli.engine.parameters import ParameterBuffer
+from nncli.engine.regularizers import L1, L2
 
 torch = pytest.importorskip(
     "torch", reason="the PyTorch parity tests need the torch extra: pip install -e '.[torch]'"

@@ -11,11 +11,11 @@ import itertools
 import numpy as np
 import pytest
 
-from nncli.losses import MSELoss
-from nncli.models import mlp
-from nncli.optimizers import OPTIMIZERS
-from nncli.parameters import ParameterBuffer
-from nncli.schedules import SCHEDULES
+from nncli.engine.losses import MSELoss
+from nncli.engine.models import mlp
+from nncli.engine.optimizers import OPTIMIZERS
+from nncli.engine.parameters import ParameterBuffer
+from nncli.engine.schedules import SCHEDULES
 
 torch = pytest.importorskip("torch", reason="the parity tests compare against PyTorch")
 

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from nncli.build import build_run
-from nncli.checkpoint import load_npz
-from nncli.configio import load_config
-from nncli.rundir import new_run
+from nncli.config.loading import load_config
+from nncli.rundir.checkpoint import load_npz
+from nncli.rundir.directory import new_run
+from nncli.training.build import build_run
 
 torch = pytest.importorskip(
     "torch", reason="the parity tests need the torch extra: pip install -e '.[torch]'"

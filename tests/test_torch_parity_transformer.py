@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nncli import attention
-from nncli.attention import MultiHeadAttention
-from nncli.module import Module
-from nncli.transformer import TransformerBlock
+from nncli.engine import attention
+from nncli.engine.attention import MultiHeadAttention
+from nncli.engine.module import Module
+from nncli.engine.transformer import TransformerBlock
 
 torch = pytest.importorskip("torch", reason="the parity tests compare against PyTorch")
 

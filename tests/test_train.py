@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import train_config
 
-from nncli.checkpoint import load_npz
-from nncli.configio import load_config
-from nncli.rundir import new_run, resumed_run
+from nncli.config.loading import load_config
+from nncli.rundir.checkpoint import load_npz
+from nncli.rundir.directory import new_run, resumed_run
 
 train = train_config
 
@@ -112,7 +112,7 @@ def test_stopped_and_resumed_run_is_bit_identical(configs, tmp_path, config):
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     """A failure while writing leaves the previous file intact and no temporary file behind."""
-    from nncli import checkpoint
+    from nncli.rundir import checkpoint
 
     path = tmp_path / "checkpoint.npz"
     checkpoint.save_npz(path, {"a": np.arange(3)})

@@ -5,15 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nncli import attention
-from nncli.attention import MultiHeadAttention
+from nncli.engine import attention
+from nncli.engine.attention import MultiHeadAttention
+from nncli.engine.layers import LAYERS
+from nncli.engine.losses import LOSSES
+from nncli.engine.models import MODELS
+from nncli.engine.parameters import ParameterBuffer
+from nncli.engine.transformer import (
+    Embedding,
+    PositionalEncoding,
+    Transformer,
+    TransformerBlock,
+    sinusoidal_table,
+)
 from nncli.errors import UnknownNameError
 from nncli.gradcheck import run_all
-from nncli.layers import LAYERS
-from nncli.losses import LOSSES
-from nncli.models import MODELS
-from nncli.parameters import ParameterBuffer
-from nncli.transformer import Embedding, PositionalEncoding, Transformer, TransformerBlock, sinusoidal_table
 
 CASE_NAMES = [
     "layer:attention",

@@ -11,14 +11,14 @@ import math
 
 import numpy as np
 
-from nncli.activations import ACTIVATIONS
+from nncli.engine.activations import ACTIVATIONS
+from nncli.engine.layers import Dropout, Linear
+from nncli.engine.losses import LOSSES
+from nncli.engine.models import MODELS
+from nncli.engine.module import Module
+from nncli.engine.norm import BatchNorm1d, LayerNorm
+from nncli.engine.regularizers import L1, L2
 from nncli.gradcheck import CASES, Case
-from nncli.layers import Dropout, Linear
-from nncli.losses import LOSSES
-from nncli.models import MODELS
-from nncli.module import Module
-from nncli.norm import BatchNorm1d, LayerNorm
-from nncli.regularizers import L1, L2
 
 F64 = np.float64
 _KINKED = {"relu", "leaky_relu"}

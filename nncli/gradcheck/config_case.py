@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncli.build import build_run
 from nncli.gradcheck import Case
+from nncli.training.build import build_run
 
 
 def config_case(config, batch: int = 8) -> Case:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncli.attention import MultiHeadAttention
+from nncli.engine.attention import MultiHeadAttention
+from nncli.engine.models import MODELS
+from nncli.engine.module import Module
+from nncli.engine.norm import LayerNorm
+from nncli.engine.transformer import Embedding, PositionalEncoding, TransformerBlock
 from nncli.gradcheck import CASES, Case
-from nncli.models import MODELS
-from nncli.module import Module
-from nncli.norm import LayerNorm
-from nncli.transformer import Embedding, PositionalEncoding, TransformerBlock
 
 F64 = np.float64
 B, T, D, H = 2, 4, 8, 2

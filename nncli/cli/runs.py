@@ -1,0 +1,56 @@
+"""`nncli evaluate` and `nncli predict`: use a trained run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nncli.cli.common import JsonOption, RunDirArg, console, user_errors
+
+
+@user_errors
+def evaluate(
+    run_dir: RunDirArg,
+    data: Annotated[
+        Path | None, typer.Option(help="Evaluate on this .csv/.npz instead of the validation set.")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Report the loss and metric of a trained run."""
+    from nncli.rundir.directory import load_trained
+    from nncli.rundir.predict import evaluation_data
+    from nncli.views.reporter import key_value_table
+
+    run = load_trained(run_dir)
+    trainer = run.trainer
+    if data is not None:
+        X, y = evaluation_data(run, data)
+        source = str(data)
+    elif trainer.X_val is not None:
+        X, y, source = trainer.X_val, trainer.y_val, "validation set"
+    else:
+        X, y, source = trainer.X, trainer.y, "training set"
+    loss, metric = trainer.evaluate(X, y)
+    result = {"data": source, "samples": int(X.shape[0]), "loss": loss, trainer.metric_name: metric}
+    if json_:
+        console.print_json(json.dumps(result))
+    else:
+        console.print(key_value_table(f"{run.config.name}: {source}", result))
+
+
+@user_errors
+def predict(
+    run_dir: RunDirArg,
+    input_file: Annotated[
+        Path, typer.Argument(help="A .csv (feature columns, header row) or .npz (X) file.")
+    ],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (.csv).")] = None,
+) -> None:
+    """Write a trained run's predictions for new inputs."""
+    from nncli.rundir.predict import predict_file
+
+    path = predict_file(run_dir, input_file, output)
+    console.print(f"predictions written to {path}")

@@ -1,0 +1,112 @@
+"""`nncli train`: train a config's model into a run directory, showing the loss live."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nncli.cli.common import JsonOption, SetOption, console, err_console, user_errors
+from nncli.errors import ConfigError, NncliError
+
+
+class _StopOnSignal:
+    """Ask the trainer to stop after the current step on SIGINT/SIGTERM; remembers which arrived."""
+
+    CODES = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+    def __init__(self, trainer) -> None:
+        self.trainer, self.received = trainer, None
+
+    def __enter__(self):
+        self.previous = {s: signal.signal(s, self.handle) for s in self.CODES}
+        return self
+
+    def handle(self, signum, frame) -> None:
+        if self.received is not None:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.received = signum
+        self.trainer.stop_requested = "interrupted"
+
+    def __exit__(self, *exc) -> None:
+        for s, h in self.previous.items():
+            signal.signal(s, h)
+
+
+@user_errors
+def train(
+    config: Annotated[Path | None, typer.Argument(help="The run's YAML config.")] = None,
+    set_: SetOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<name>-<time>).")
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the files of an existing --out directory.")
+    ] = False,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue the run in this directory from its checkpoint.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")] = False,
+    json_: JsonOption = False,
+    no_plot: Annotated[
+        bool, typer.Option("--no-plot", help="No live decision boundary / fitted curve.")
+    ] = False,
+) -> None:
+    """Train the model a config describes, showing the loss live, and write a run directory."""
+    from nncli.config.loading import load_config
+    from nncli.rundir import directory as rd
+    from nncli.views.reporter import TrainingReporter, summary_panel
+
+    if resume is not None:
+        if config is not None or set_ or out is not None:
+            raise NncliError(
+                "--resume continues in the run directory with its own config; give no CONFIG, --set or --out"
+            )
+        run, directory = rd.resumed_run(resume)
+    else:
+        if config is None:
+            raise NncliError("give a CONFIG file to train, or --resume RUN_DIR")
+        cfg, _ = load_config(config, set_ or [])
+        try:
+            run, directory = rd.new_run(cfg, out, overwrite=overwrite)
+        except ConfigError as exc:  # found while building: name the file as validation errors do
+            raise ConfigError(f"{config}: {exc}") from None
+        directory.start()
+    trainer = run.trainer
+    trainer.subscribe(directory)
+    show = not (quiet or json_)
+    reporter = TrainingReporter(
+        console, trainer.settings.total_steps, trainer.metric_name, start_step=trainer.state.step
+    )
+    if show:
+        if not no_plot:
+            _attach_live_plot(run, reporter)
+        trainer.subscribe(reporter)
+    with _StopOnSignal(trainer) as stopper:
+        if show:
+            with reporter:
+                trainer.run()
+        else:
+            trainer.run()
+    summary = directory.summary
+    if json_:
+        console.print_json(json.dumps(summary))
+    else:
+        console.print(summary_panel(summary))
+    if summary["status"] == "diverged":
+        err_console.print(f"[bold red]diverged:[/] {summary['message']}", highlight=False)
+        raise typer.Exit(3)
+    if stopper.received is not None:
+        raise typer.Exit(_StopOnSignal.CODES[stopper.received])
+
+
+def _attach_live_plot(run, reporter) -> None:
+    """The live decision boundary / fitted curve beside the loss table, where the terminal allows."""
+    try:
+        from nncli.views.liveplot import attach
+    except ImportError:
+        return
+    attach(run, reporter, console)

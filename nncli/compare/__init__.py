@@ -1,0 +1,1 @@
+"""Many trainings of one problem: specs, plans, executors, results and loss landscapes."""

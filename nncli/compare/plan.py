@@ -1,0 +1,363 @@
+"""Compare optimizers, planning and running: one model, one dataset, one set of initial weights, several
+optimizers. How the runs are ranked and written to files is in nncli.compare.results.
+
+A comparison is a list of independent runs. Each run is a small frozen spec (a resolved config as a
+plain dict, a label and a seed); `spec.run()` trains it and returns a `RunResult`. Two specs that differ
+only in `optimizer` build identical initial parameters and see identical batches in identical order,
+because the data, the initialisation and the shuffling depend only on `config.seed` (see nncli.training.build).
+An `Executor` maps runs to results in input order, in this process or in worker processes; the results
+do not depend on which.
+
+    from nncli.compare.plan import DEFAULT_CONFIG, compare
+    from nncli.config.loading import validate
+
+    result = compare(validate(DEFAULT_CONFIG), ["sgd", "adam"], seeds=2)
+    for entry in result.ranking:
+        print(entry.label, entry.final_loss.mean)
+
+The loss of a curve is the data loss over the whole training set after each logged step (not the noisy
+mini-batch loss), so the curves, the final loss and "steps to reach a target loss" are exact. Landscapes
+(`plan_landscape`) run the same optimizers on a 2-parameter surface and record the path of every step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from nncli.compare.executors import Executor, SerialExecutor, make_executor
+from nncli.compare.landscapes import LANDSCAPES
+from nncli.compare.results import Comparison, RunResult, summarize
+from nncli.config.schema import OptimizerConfig, RunConfig
+from nncli.errors import ConfigError, NncliError
+from nncli.registry import Registry, did_you_mean
+
+DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam")
+CURVE_POINTS = 100  # logged rows per training curve
+LR_GRID_FACTORS = tuple(10 ** np.linspace(-1.0, 1.0, 5))  # base lr × 0.1 … 10, log-spaced
+
+# The default problem: three spiral arms curled 1.25 turns, a small tanh MLP, mini-batches of 32.
+# Five optimizers take about a second together and their curves come apart clearly.
+DEFAULT_CONFIG: dict = {
+    "name": "spirals",
+    "seed": 0,
+    "data": {"dataset": "spirals", "samples": 600, "arms": 3, "turns": 1.25, "noise": 0.05},
+    "model": {"kind": "mlp", "hidden_sizes": [32, 32], "activation": "tanh"},
+    "optimizer": {"name": "adam", "lr": 0.01},
+    "training": {"steps": 1500, "batch_size": 32},
+}
+
+# ---------------------------------------------------------------------------------------------- presets
+
+PRESETS: Registry = Registry("optimizer")
+for _label, _section in {
+    "sgd": {"name": "sgd", "lr": 0.1},
+    "momentum": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+    "nesterov": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
+    "rmsprop": {"name": "rmsprop", "lr": 0.005},
+    "adagrad": {"name": "adagrad", "lr": 0.1},
+    "adam": {"name": "adam", "lr": 0.01},
+    "adamw": {"name": "adamw", "lr": 0.01, "weight_decay": 0.01},
+}.items():
+    PRESETS.register(_label)(_section)
+
+
+def preset_label(section: dict) -> str:
+    """Which preset an optimizer section is an instance of: sgd with momentum is `momentum` or `nesterov`."""
+    if section["name"] == "sgd" and section.get("momentum", 0) > 0:
+        return "nesterov" if section.get("nesterov") else "momentum"
+    return section["name"]
+
+
+class _OptimizerOnly(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    optimizer: OptimizerConfig
+
+
+def validate_optimizer(section: dict, source: str) -> dict:
+    """The section with every default filled in, or a ConfigError saying `source: optimizer.lr: ...`."""
+    from nncli.config.loading import format_validation_error
+
+    raw = {"optimizer": section}
+    try:
+        return _OptimizerOnly.model_validate(raw).optimizer.model_dump(mode="json")
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source, {}, raw)) from None
+
+
+def optimizer_sections(
+    labels: Sequence[str], lrs: dict[str, float], own: dict | None = None
+) -> dict[str, dict]:
+    """The optimizer section of each label: its preset, or the config's own optimizer when that is an
+    instance of the label (so a tuned config keeps its settings), with the lr from `lrs`; validated."""
+    sections = {}
+    for label in check_labels(labels):
+        section = dict(own) if own is not None and preset_label(own) == label else dict(PRESETS.get(label))
+        if label in lrs:
+            section["lr"] = lrs[label]
+        sections[label] = validate_optimizer(section, label)
+    return sections
+
+
+def check_labels(labels: Sequence[str]) -> list[str]:
+    if not labels:
+        raise NncliError("--optimizers: name at least one optimizer")
+    for i, label in enumerate(labels):
+        PRESETS.get(label)  # unknown names: "did you mean"
+        if label in labels[:i]:
+            raise NncliError(f"--optimizers: '{label}' is named twice")
+    return list(labels)
+
+
+def parse_lrs(text: str | None, labels: Sequence[str]) -> dict[str, float]:
+    """'adam=0.01,sgd=0.1' → {'adam': 0.01, 'sgd': 0.1}; a bare number applies to every label."""
+    lrs: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        label, sep, value = item.rpartition("=")
+        label = label.strip()
+        try:
+            lr = float(value)
+        except ValueError:
+            raise NncliError(f"--lr '{item.strip()}': '{value.strip()}' is not a number") from None
+        if not sep:
+            lrs.update(dict.fromkeys(labels, lr))
+        elif label not in labels:
+            raise NncliError(
+                f"--lr: '{label}' is not among the compared optimizers{did_you_mean(label, list(labels))}; "
+                f"compared: {', '.join(labels)}"
+            )
+        else:
+            lrs[label] = lr
+    return lrs
+
+
+def lr_grid(lr: float) -> list[float]:
+    """The learning rates `--lr-grid` tries around `lr` (3 significant digits)."""
+    return [float(f"{lr * f:.3g}") for f in LR_GRID_FACTORS]
+
+
+# ---------------------------------------------------------------------------------------------- one run
+
+
+RowListener = Callable[[dict], None]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Train `config` (a resolved RunConfig as a plain dict) and log the full-training-set loss."""
+
+    label: str
+    seed: int
+    lr: float
+    config: dict
+
+    def run(self, on_row: RowListener | None = None) -> RunResult:
+        from nncli.config.loading import validate
+        from nncli.training.build import build_run
+        from nncli.training.events import StepEnd
+
+        trainer = build_run(validate(self.config, self.label)).trainer
+        rows = [_row(trainer, 0, 0.0)]
+        eval_s = 0.0  # time spent on the whole-training-set loss, left out of the run's times
+
+        def log(event) -> None:
+            nonlocal eval_s
+            if isinstance(event, StepEnd):
+                start = time.perf_counter()
+                time_s = event.time_s - eval_s
+                rows.append(_row(trainer, event.step, time_s, event.val_loss, event.val_metric))
+                eval_s += time.perf_counter() - start
+                if on_row is not None:
+                    on_row(rows[-1])
+
+        trainer.subscribe(log)
+        state = trainer.run()
+        wall = state.elapsed_s - eval_s
+        return RunResult(self.label, self.seed, self.lr, trainer.status, state.step, wall, rows)
+
+
+def _row(trainer, step: int, time_s: float, val_loss=None, val_metric=None) -> dict:
+    if step == 0 and trainer.X_val is not None:
+        val_loss, val_metric = trainer.evaluate()
+    loss, _ = trainer.evaluate(trainer.X, trainer.y)  # eval mode: no dropout draw, no running-stat update
+    return {"step": step, "loss": loss, "val_loss": val_loss, "val_metric": val_metric, "time_s": time_s}
+
+
+@dataclass(frozen=True)
+class LandscapeSpec:
+    """Descend a 2-parameter surface from its fixed start with one optimizer, recording every step."""
+
+    label: str
+    seed: int
+    lr: float
+    problem: str
+    optimizer: dict
+    steps: int
+
+    def run(self, on_row: RowListener | None = None) -> RunResult:
+        from nncli.engine.optimizers import OPTIMIZERS
+
+        problem = LANDSCAPES.get(self.problem)
+        surface = problem.surface(self.seed)
+        params = surface.params
+        params.data[:] = problem.start
+        kwargs = {k: v for k, v in self.optimizer.items() if k != "name"}
+        optimizer = OPTIMIZERS.get(self.optimizer["name"])(params, **kwargs)
+        every, rows, status = max(1, self.steps // 100), [], "completed"
+        start = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore"):
+            for step in range(self.steps + 1):
+                loss = surface.loss_and_grad()
+                x, y = params.data
+                rows.append({"step": step, "loss": loss, surface.names[0]: x, surface.names[1]: y})
+                rows[-1]["time_s"] = time.perf_counter() - start
+                if not (math.isfinite(loss) and np.isfinite(params.grad).all()):
+                    status = "diverged"
+                    break
+                if on_row is not None and step % every == 0:
+                    on_row(rows[-1])
+                if step < self.steps:
+                    optimizer.step()
+        wall = time.perf_counter() - start
+        return RunResult(self.label, self.seed, self.lr, status, rows[-1]["step"], wall, rows)
+
+
+Spec = TrainSpec | LandscapeSpec
+
+
+def execute(spec: Spec) -> RunResult:
+    """Run one spec (a module-level function, so worker processes can receive it)."""
+    return spec.run()
+
+
+def _call(fn: Callable[[], RunResult]) -> RunResult:
+    return fn()
+
+
+# ---------------------------------------------------------------------------------------------- plans
+
+
+@dataclass
+class Plan:
+    """The runs of a comparison and what the report needs to know about them."""
+
+    specs: list[Spec]
+    labels: list[str]
+    seeds: list[int]
+    sections: dict[str, dict]  # label → optimizer section (lr: the base of a grid)
+    grid: bool
+    metric: str | None
+    problem: dict  # described in results.json
+
+
+def plan_training(
+    config: RunConfig,
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+    lrs: dict[str, float] | None = None,
+    *,
+    seeds: int = 1,
+    steps: int | None = None,
+    grid: bool = False,
+) -> Plan:
+    """One TrainSpec per optimizer × learning rate × seed, built from `config` with only `optimizer`
+    and `seed` changed. Builds the base run once here, so a config that cannot train fails before any
+    worker starts."""
+    from nncli.config.loading import validate
+    from nncli.training.build import build_run
+
+    sections = optimizer_sections(optimizers, lrs or {}, config.optimizer.model_dump(mode="json"))
+    raw = config.model_dump(mode="json")
+    if steps is not None:
+        raw["training"].update(steps=steps, epochs=None)
+    trainer = build_run(validate(raw, "config")).trainer
+    raw["training"]["log_every"] = max(1, trainer.settings.total_steps // CURVE_POINTS)
+    seed_list = [config.seed + k for k in range(seeds)]
+    specs: list[Spec] = []
+    for label, section in sections.items():
+        for lr in lr_grid(section["lr"]) if grid else [section["lr"]]:
+            for seed in seed_list:
+                resolved = validate({**raw, "seed": seed, "optimizer": {**section, "lr": lr}}, label)
+                specs.append(TrainSpec(label, seed, lr, resolved.model_dump(mode="json")))
+    data = config.data
+    problem = {
+        "kind": "training",
+        "name": config.name or "compare",
+        "dataset": getattr(data, "dataset", None) or str(getattr(data, "path", "")),
+        "model": config.model.kind,
+        "steps": trainer.settings.total_steps,
+        "batch_size": trainer.settings.batch_size,
+        "config": {k: v for k, v in raw.items() if k != "optimizer"},  # each entry has its own
+    }
+    return Plan(specs, list(sections), seed_list, sections, grid, trainer.metric_name, problem)
+
+
+def plan_landscape(
+    name: str,
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+    lrs: dict[str, float] | None = None,
+    *,
+    steps: int | None = None,
+    grid: bool = False,
+    seed: int = 0,
+) -> Plan:
+    """One LandscapeSpec per optimizer (× learning rate); the problem's own learning rates by default."""
+    problem = LANDSCAPES.get(name)
+    labels = check_labels(optimizers)
+    lrs = {**{k: v for k, v in problem.lrs.items() if k in labels}, **(lrs or {})}
+    sections = optimizer_sections(labels, lrs)
+    steps = steps or problem.steps
+    specs: list[Spec] = [
+        LandscapeSpec(label, seed, lr, name, validate_optimizer({**section, "lr": lr}, label), steps)
+        for label, section in sections.items()
+        for lr in (lr_grid(section["lr"]) if grid else [section["lr"]])
+    ]
+    names = problem.surface(seed).names
+    described = {
+        "kind": "landscape",
+        "name": name,
+        "description": problem.description,
+        "steps": steps,
+        "start": list(problem.start),
+        "extent": list(problem.extent),
+        "parameters": list(names),
+    }
+    return Plan(specs, labels, [seed], sections, grid, None, described)
+
+
+def run_plan(
+    plan: Plan,
+    executor: Executor | None = None,
+    *,
+    on_row: Callable[[int, dict], None] | None = None,
+    on_result: Callable[[int, RunResult], None] | None = None,
+) -> list[RunResult]:
+    """Run every spec; `on_row(index, row)` sees logged rows live when the executor runs in-process."""
+    executor = executor or SerialExecutor()
+    if on_row is not None and executor.in_process:
+        calls = [partial(spec.run, partial(on_row, i)) for i, spec in enumerate(plan.specs)]
+        return executor.map(_call, calls, on_result)
+    return executor.map(execute, plan.specs, on_result)
+
+
+def compare(
+    config: RunConfig,
+    optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
+    lrs: dict[str, float] | None = None,
+    *,
+    seeds: int = 1,
+    steps: int | None = None,
+    grid: bool = False,
+    jobs: int = 1,
+    target_loss: float | None = None,
+) -> Comparison:
+    """Plan, run and rank in one call (the library's way; the CLI calls the steps to show them live)."""
+    plan = plan_training(config, optimizers, lrs, seeds=seeds, steps=steps, grid=grid)
+    return summarize(plan, run_plan(plan, make_executor(jobs)), target_loss)

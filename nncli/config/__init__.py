@@ -1,0 +1,1 @@
+"""The config: pydantic models of every section (`schema`) and reading YAML with file/line errors (`loading`)."""

@@ -1,0 +1,352 @@
+"""The run config: pydantic models validated once at the edge, then handed on as typed objects.
+
+Every section forbids unknown keys, and models, optimizers, losses and schedules are discriminated
+unions on `kind`/`name`, so each accepts only its own fields. `nncli config schema` prints the JSON
+Schema of `RunConfig`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    Tag,
+    create_model,
+    field_validator,
+    model_validator,
+)
+
+from nncli.datasets import DATASETS
+from nncli.engine.activations import ACTIVATIONS
+
+ActivationName = Literal[tuple(ACTIVATIONS.names())]  # type: ignore[valid-type]
+Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
+Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------------------------- data
+
+
+class DataCommon(Strict):
+    validation: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.2, description="Fraction of samples held out for validation."
+    )
+    standardize: bool = Field(
+        True, description="Scale real-valued features to zero mean and unit variance (training statistics)."
+    )
+
+
+class FileData(DataCommon):
+    """Your own data: a .csv file (header row, a target column) or a .npz file (arrays X and y)."""
+
+    path: Path = Field(description="A .csv or .npz file, relative to the config file.")
+    target: str | None = Field(None, description="Target column of a CSV file (default: 'y', else the last).")
+
+    @field_validator("path")
+    @classmethod
+    def _known_suffix(cls, path: Path) -> Path:
+        if path.suffix.lower() not in (".csv", ".npz"):
+            raise ValueError(f"data files must be .csv or .npz, got '{path.suffix or path.name}'")
+        return path
+
+
+def _generated_data_model(name: str) -> type[DataCommon]:
+    """A config model for one bundled generator, with the generator's own keyword parameters as fields."""
+    spec = DATASETS.get(name)
+    fields: dict[str, Any] = {
+        "dataset": (Literal[name], Field(description=spec.description)),
+        "samples": (
+            PositiveInt,
+            Field(1000 if spec.kind == "tabular" else 2000, description="Number of samples."),
+        ),
+        "noise": (
+            NonNegativeFloat,
+            Field(_default_noise(spec), description="Noise level (see the dataset's docs)."),
+        ),
+    }
+    for pname, param in inspect.signature(spec.fn).parameters.items():
+        if pname in ("samples", "noise", "rng"):
+            continue
+        fields[pname] = (param.annotation, Field(param.default, description=f"{name} parameter '{pname}'."))
+    return create_model(f"{name.title().replace('_', '')}Data", __base__=DataCommon, **fields)
+
+
+def _default_noise(spec) -> float:
+    default = inspect.signature(spec.fn).parameters.get("noise")
+    if default is not None and default.default is not inspect.Parameter.empty:
+        return float(default.default)
+    return 0.0
+
+
+def _data_tag(value: Any) -> str:
+    if isinstance(value, dict):
+        return "file" if "path" in value else str(value.get("dataset", ""))
+    return "file" if isinstance(value, FileData) else getattr(value, "dataset", "")
+
+
+@cache
+def _data_union():
+    members = [Annotated[FileData, Tag("file")]]
+    members += [Annotated[_generated_data_model(n), Tag(n)] for n in DATASETS.names()]
+    return Annotated[Union[tuple(members)], Discriminator(_data_tag)]  # noqa: UP007
+
+
+DataConfig = _data_union()
+
+# --------------------------------------------------------------------------------------------- model
+
+
+class NeuronConfig(Strict):
+    """The notes' single neuron N(x) = f(Wx + b)."""
+
+    kind: Literal["neuron"] = "neuron"
+    activation: ActivationName = Field("identity", description="f; sigmoid for the notes' MSE neuron.")
+    init: Literal["default", "xavier", "he"] = Field("default", description="Weight initialisation.")
+
+
+class MLPConfig(Strict):
+    """A multi-layer perceptron: Linear → [norm] → activation → [dropout] per hidden layer."""
+
+    kind: Literal["mlp"] = "mlp"
+    hidden_sizes: list[PositiveInt] = Field([16, 16], description="Width of each hidden layer.")
+    activation: ActivationName = Field("tanh", description="Activation of the hidden layers.")
+    output_activation: ActivationName = Field(
+        "identity", description="Applied to the output (losses take logits)."
+    )
+    norm: Literal["none", "layer_norm", "batch_norm"] = Field(
+        "none", description="Normalisation per hidden layer."
+    )
+    dropout: Probability = Field(0.0, description="Dropout probability after each hidden activation.")
+    init: Literal["default", "xavier", "he"] = Field("default", description="Weight initialisation.")
+
+
+class TransformerConfig(Strict):
+    """A stack of transformer blocks over sequences (token or real-valued)."""
+
+    kind: Literal["transformer"] = "transformer"
+    d_model: PositiveInt = Field(64, description="Embedding width.")
+    n_heads: PositiveInt = Field(4, description="Attention heads; d_model must be divisible by it.")
+    n_layers: PositiveInt = Field(2, description="Number of transformer blocks.")
+    ff_mult: PositiveInt = Field(4, description="Feed-forward width as a multiple of d_model.")
+    activation: ActivationName = Field("gelu", description="Feed-forward activation.")
+    dropout: Probability = Field(0.0, description="Dropout in attention and feed-forward.")
+    norm_first: bool = Field(
+        True, description="Pre-norm (GPT-2) if true, post-norm (original paper) if false."
+    )
+    causal: bool = Field(False, description="Mask attention to future positions.")
+    positional: Literal["learned", "sinusoidal"] = Field("learned", description="Positional encoding.")
+    pooling: Literal["auto", "none", "mean", "first"] = Field(
+        "auto", description="Per-position outputs (none) or pooled (mean/first); auto follows the data."
+    )
+
+    @model_validator(mode="after")
+    def _heads_divide(self) -> TransformerConfig:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        return self
+
+
+ModelConfig = Annotated[NeuronConfig | MLPConfig | TransformerConfig, Field(discriminator="kind")]
+
+# ---------------------------------------------------------------------------------------------- loss
+
+
+class MSEConfig(Strict):
+    name: Literal["mse"] = "mse"
+
+
+class HuberConfig(Strict):
+    name: Literal["huber"] = "huber"
+    delta: PositiveFloat = Field(1.0, description="Where the loss turns from quadratic to linear.")
+
+
+class BCEConfig(Strict):
+    name: Literal["bce_with_logits"] = "bce_with_logits"
+
+
+class CrossEntropyConfig(Strict):
+    name: Literal["cross_entropy"] = "cross_entropy"
+
+
+LossConfig = Annotated[MSEConfig | HuberConfig | BCEConfig | CrossEntropyConfig, Field(discriminator="name")]
+
+
+class RegularizationConfig(Strict):
+    """L1 (λ₁Σ|w|) and L2 (λ₂Σw²) added to the objective; both together is the elastic net."""
+
+    l1: NonNegativeFloat = Field(0.0, description="L1 strength λ₁.")
+    l2: NonNegativeFloat = Field(0.0, description="L2 strength λ₂ (gradient 2λ₂w).")
+    l1_mode: Literal["subgradient", "proximal"] = Field(
+        "subgradient", description="subgradient: add λ₁·sign(w); proximal: soft-threshold after each step."
+    )
+    apply_to: Literal["weights", "all"] = Field(
+        "weights", description="Weight matrices only, or every parameter."
+    )
+
+
+# ----------------------------------------------------------------------------------------- optimizer
+
+LR = Field(gt=0.0, description="Learning rate.")
+
+
+class SGDConfig(Strict):
+    name: Literal["sgd"] = "sgd"
+    lr: Annotated[float, LR] = 0.1
+    momentum: NonNegativeFloat = 0.0
+    dampening: NonNegativeFloat = 0.0
+    nesterov: bool = False
+    weight_decay: NonNegativeFloat = 0.0
+
+    @model_validator(mode="after")
+    def _nesterov(self) -> SGDConfig:
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("nesterov needs momentum > 0 and dampening = 0")
+        return self
+
+
+class RMSpropConfig(Strict):
+    name: Literal["rmsprop"] = "rmsprop"
+    lr: Annotated[float, LR] = 0.01
+    alpha: Beta = 0.99
+    eps: PositiveFloat = 1e-8
+    weight_decay: NonNegativeFloat = 0.0
+    momentum: NonNegativeFloat = 0.0
+    centered: bool = False
+
+
+class AdagradConfig(Strict):
+    name: Literal["adagrad"] = "adagrad"
+    lr: Annotated[float, LR] = 0.01
+    lr_decay: NonNegativeFloat = 0.0
+    weight_decay: NonNegativeFloat = 0.0
+    initial_accumulator_value: NonNegativeFloat = 0.0
+    eps: PositiveFloat = 1e-10
+
+
+class AdamConfig(Strict):
+    name: Literal["adam"] = "adam"
+    lr: Annotated[float, LR] = 0.001
+    betas: tuple[Beta, Beta] = (0.9, 0.999)
+    eps: PositiveFloat = 1e-8
+    weight_decay: NonNegativeFloat = 0.0
+    amsgrad: bool = False
+    bias_correction: bool = Field(True, description="false gives the notes' Adam without bias correction.")
+
+
+class AdamWConfig(AdamConfig):
+    name: Literal["adamw"] = "adamw"  # type: ignore[assignment]
+    weight_decay: NonNegativeFloat = Field(0.01, description="Decoupled: p ← p·(1 − lr·wd) before the step.")
+
+
+OptimizerConfig = Annotated[
+    SGDConfig | RMSpropConfig | AdagradConfig | AdamConfig | AdamWConfig, Field(discriminator="name")
+]
+
+# ---------------------------------------------------------------------------------------------- schedule
+
+
+class ConstantSchedule(Strict):
+    name: Literal["constant"] = "constant"
+
+
+class StepSchedule(Strict):
+    name: Literal["step"] = "step"
+    step_size: PositiveInt = Field(description="Multiply the lr by gamma every step_size steps.")
+    gamma: PositiveFloat = 0.1
+
+
+class ExponentialSchedule(Strict):
+    name: Literal["exponential"] = "exponential"
+    gamma: PositiveFloat = Field(description="Multiply the lr by gamma every step.")
+
+
+class CosineSchedule(Strict):
+    name: Literal["cosine"] = "cosine"
+    T_max: PositiveInt | None = Field(None, description="Steps of the half cosine (default: the whole run).")
+    eta_min: NonNegativeFloat = 0.0
+
+
+class WarmupSchedule(Strict):
+    name: Literal["warmup"] = "warmup"
+    start_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0 / 3.0
+    end_factor: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    total_iters: PositiveInt = Field(5, description="Steps of the linear ramp.")
+
+
+ScheduleConfig = Annotated[
+    ConstantSchedule | StepSchedule | ExponentialSchedule | CosineSchedule | WarmupSchedule,
+    Field(discriminator="name"),
+]
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+class EarlyStopping(Strict):
+    patience: PositiveInt = Field(10, description="Evaluations without improvement before stopping.")
+    min_delta: NonNegativeFloat = Field(0.0, description="Smallest decrease of val_loss that counts.")
+
+
+class TrainingConfig(Strict):
+    epochs: PositiveInt | None = Field(None, description="Passes over the training set (or give steps).")
+    steps: PositiveInt | None = Field(None, description="Optimizer steps (or give epochs).")
+    batch_size: Annotated[int, Field(ge=0)] = Field(32, description="0, or ≥ the sample count: full batch.")
+    shuffle: bool = Field(True, description="Reshuffle the training set every epoch.")
+    clip_grad_norm: PositiveFloat | None = Field(None, description="Clip gradients to this global L2 norm.")
+    early_stopping: EarlyStopping | None = Field(None, description="Stop when val_loss stops improving.")
+    log_every: PositiveInt = Field(10, description="Steps between rows of metrics.")
+    eval_every: PositiveInt | None = Field(None, description="Steps between validations (default log_every).")
+    checkpoint_every: PositiveInt | None = Field(
+        None, description="Steps between checkpoints (default: at the end)."
+    )
+
+    @model_validator(mode="after")
+    def _budget(self) -> TrainingConfig:
+        if self.epochs is None and self.steps is None:
+            raise ValueError("give training.epochs or training.steps")
+        if self.epochs is not None and self.steps is not None:
+            raise ValueError("give training.epochs or training.steps, not both (set the other to null)")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+
+def _loss_by_name(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class RunConfig(Strict):
+    """One training run: data, model, loss, regularization, optimizer, schedule and training loop."""
+
+    name: str | None = Field(None, description="Run name (default: the config file's stem).")
+    seed: NonNegativeInt = Field(0, description="Seeds data, initialisation, shuffling and dropout.")
+    dtype: Literal["float32", "float64"] = Field("float64", description="Floating-point type of the engine.")
+    data: DataConfig = Field(description="A bundled dataset generator, or a .csv/.npz file.")  # type: ignore[valid-type]
+    model: ModelConfig = Field(default_factory=MLPConfig)
+    loss: Annotated[LossConfig | None, Field(description="Default: cross_entropy or mse, from the data.")] = (
+        None
+    )
+    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
+    optimizer: OptimizerConfig = Field(default_factory=AdamConfig)
+    schedule: ScheduleConfig = Field(default_factory=ConstantSchedule)
+    training: TrainingConfig
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss_string(cls, value: Any) -> Any:
+        return _loss_by_name(value)

@@ -1,0 +1,1 @@
+"""Run directories: their files (`directory`), checkpoints, and predictions of a trained run."""

@@ -1,0 +1,232 @@
+"""The run directory: resolved config, metrics, parameter files, checkpoint and summary.
+
+    config.yaml       the resolved config (every default filled in)
+    metrics.jsonl     one JSON object per logged step (see `nncli.training.events.StepEnd`)
+    init.npz          parameters at initialisation, dotted names (`layers.0.weight`)
+    final.npz         parameters at the end
+    checkpoint.npz    parameters, optimizer state, RNG state and step (see `nncli.rundir.checkpoint`)
+    summary.json      how the run ended, final and best numbers
+
+Every file is written atomically; metrics.jsonl grows by whole lines, one write per line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import time
+from pathlib import Path
+
+from nncli import fileio
+from nncli.config.loading import dump_config
+from nncli.errors import CheckpointError
+from nncli.rundir import checkpoint
+from nncli.training.build import Run, count_sparse
+from nncli.training.events import CheckpointDue, Event, StepEnd, TrainingEnd
+
+FILES = ("config.yaml", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json")
+OWN_FILES = (*FILES, "predictions.csv")  # what --overwrite may remove; anything else stays
+
+
+def default_run_dir(name: str, root: str | Path = "runs") -> Path:
+    """runs/<name>-<time>; the name comes from the config, so only its safe characters are kept, and the
+    folder always lies inside `root` (a name of '../x' or '/etc' cannot point elsewhere)."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).lstrip(".-") or "run"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / f"{name}-{stamp}"
+    i = 1
+    while path.exists():
+        i += 1
+        path = Path(root) / f"{name}-{stamp}-{i}"
+    return path
+
+
+def prepare_new(path: Path, overwrite: bool) -> None:
+    """Create the folder; an existing non-empty one is only reused with `overwrite`, which removes
+    nncli's own files (and temporaries a killed run left) and nothing else."""
+    if path.exists() and not path.is_dir():
+        raise CheckpointError(f"{path}: exists and is not a folder; pick another --out")
+    if path.is_dir() and any(path.iterdir()):
+        if not overwrite:
+            raise CheckpointError(
+                f"{path}: already holds files; pass --overwrite to replace them, or pick another --out"
+            )
+        for own in [*(path / name for name in OWN_FILES), *fileio.leftover_temporaries(path, OWN_FILES)]:
+            if own.is_dir() and not own.is_symlink():
+                raise CheckpointError(f"{own}: is a folder where nncli writes a file; pick another --out")
+            own.unlink(missing_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot create the run directory: {exc}") from None
+
+
+def _finite(value):
+    return value if value is None or math.isfinite(value) else None
+
+
+class RunDirectory:
+    """Listens to the trainer and keeps the run directory up to date."""
+
+    def __init__(self, path: Path, run: Run) -> None:
+        self.path, self.run = path, run
+        self.summary: dict | None = None
+
+    def start(self) -> None:
+        fileio.atomic_write_text(self.path / "config.yaml", dump_config(self.run.config))
+        checkpoint.save_npz(self.path / "init.npz", self.run.params.state_dict())
+        fileio.atomic_write_text(self.path / "metrics.jsonl", "")
+
+    def resume(self) -> int:
+        """Load checkpoint.npz into the run and trim metrics.jsonl to the checkpoint's step. A checkpoint
+        that does not load changes nothing in the folder."""
+        source = self.path / "checkpoint.npz"
+        try:
+            arrays = checkpoint.load_npz(source, "checkpoint")
+            step = checkpoint.restore_checkpoint(self.run, arrays, str(source))
+        except CheckpointError as exc:
+            raise CheckpointError(
+                f"{exc}\ncannot resume; {self.path} is left as it was (start afresh with --out NEW_DIR)"
+            ) from None
+        for stale in fileio.leftover_temporaries(self.path, FILES):
+            stale.unlink(missing_ok=True)
+        metrics = self.path / "metrics.jsonl"
+        kept = []
+        if metrics.exists():
+            for line in metrics.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if row.get("step", math.inf) <= step:
+                    kept.append(row)
+        self.run.trainer.state.history = kept
+        fileio.atomic_write_text(metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        return step
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, StepEnd):
+            line = (
+                json.dumps({k: _finite(v) if isinstance(v, float) else v for k, v in event.to_dict().items()})
+                + "\n"
+            )
+            append_line(self.path / "metrics.jsonl", line)
+        elif isinstance(event, CheckpointDue):
+            checkpoint.save_npz(
+                self.path / "checkpoint.npz", checkpoint.checkpoint_arrays(self.run, event.step)
+            )
+        elif isinstance(event, TrainingEnd):
+            if event.status != "diverged":
+                checkpoint.save_npz(self.path / "final.npz", self.run.params.state_dict())
+            self.summary = build_summary(self.run, event, self.path)
+            fileio.atomic_write_text(self.path / "summary.json", json.dumps(self.summary, indent=2) + "\n")
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one whole line with O_APPEND: one write(2) for a short line, looping only if the kernel
+    writes less (disk full). A reader, or a run killed in between, sees whole lines; resume drops any
+    line that does not parse."""
+    data = line.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
+
+
+def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
+    trainer, st = run.trainer, run.trainer.state
+    elapsed = st.elapsed_s
+    history = st.history
+    last = history[-1] if history else {}
+    summary = {
+        "name": run.config.name,
+        "status": end.status,
+        "message": end.message,
+        "steps": st.step,
+        "total_steps": trainer.settings.total_steps,
+        "wall_time_s": elapsed,
+        "steps_per_s": st.step / elapsed if elapsed > 0 else None,
+        "final_train_loss": _finite(st.last_train_loss),
+        "final_val_loss": _finite(st.last_val_loss),
+        "final_val_metric": _finite(st.last_val_metric),
+        "best_val_loss": _finite(st.best_val_loss),
+        "best_val_metric": _finite(st.best_val_metric),
+        "best_step": st.best_step,
+        "metric": trainer.metric_name,
+        "loss": run.loss_name,
+        "last_lr": last.get("lr"),
+        "parameters": run.params.size,
+        "sparsity": count_sparse(run.params),
+    }
+    if path is not None:
+        summary["run_dir"] = str(path)
+    return summary
+
+
+def new_run(
+    config, out: Path | None = None, *, overwrite: bool = False, dataset=None
+) -> tuple[Run, RunDirectory]:
+    """Build a run from a config and give it a fresh run directory (written on `start`)."""
+    from nncli.training.build import build_run
+
+    run = build_run(config, dataset)
+    path = Path(out) if out is not None else default_run_dir(config.name or "run")
+    prepare_new(path, overwrite)
+    return run, RunDirectory(path, run)
+
+
+def resumed_run(path: Path) -> tuple[Run, RunDirectory]:
+    """Rebuild the run of an existing run directory from its config.yaml and load its checkpoint."""
+    from nncli.training.build import build_run
+
+    path = Path(path)
+    config = _run_config(path)
+    if not (path / "checkpoint.npz").exists():
+        raise CheckpointError(f"{path}: has no checkpoint.npz to resume from; start afresh with --out")
+    run = build_run(config)
+    rundir = RunDirectory(path, run)
+    rundir.resume()
+    return run, rundir
+
+
+def _run_config(path: Path):
+    from nncli.config.loading import load_config
+
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run directory")
+    if not path.is_dir():
+        raise CheckpointError(f"{path}: is a file; give a run directory written by `nncli train`")
+    if not (path / "config.yaml").is_file():
+        raise CheckpointError(
+            f"{path}: not a run directory (no config.yaml); give a folder written by `nncli train`"
+        )
+    config, _ = load_config(path / "config.yaml")
+    return config
+
+
+def load_trained(path: Path) -> Run:
+    """A run rebuilt from its directory with its final (else checkpointed) parameters, for evaluation."""
+    from nncli.training.build import build_run
+
+    path = Path(path)
+    run = build_run(_run_config(path))
+    final, ckpt = path / "final.npz", path / "checkpoint.npz"
+    if final.exists():
+        params = checkpoint.load_npz(final, "parameter file")
+        checkpoint.check_finite(params, str(final), "parameter")
+        run.params.load_state_dict(params, source=str(final))
+        if ckpt.exists() and dict(run.model.named_buffers()):  # running statistics live in the checkpoint
+            _, buffers, _ = checkpoint.split_arrays(checkpoint.load_npz(ckpt, "checkpoint"))
+            checkpoint.check_buffers(run, buffers, str(ckpt))
+            run.model.load_buffers(buffers)
+    elif ckpt.exists():
+        checkpoint.restore_checkpoint(run, checkpoint.load_npz(ckpt, "checkpoint"), str(ckpt))
+    else:
+        raise CheckpointError(
+            f"{path}: has neither final.npz nor checkpoint.npz; the run stopped before its first checkpoint"
+        )
+    return run

@@ -1,0 +1,283 @@
+"""One builder from a validated `RunConfig` to engine objects: data, model, loss, optimizer, schedule,
+regularizers and the trainer. Nothing past this point sees pydantic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nncli.config.schema import FileData, RunConfig
+from nncli.datasets import Dataset, generate, load_file, train_val_split
+from nncli.engine import metrics
+from nncli.engine.layers import Linear
+from nncli.engine.losses import LOSSES
+from nncli.engine.models import MODELS
+from nncli.engine.module import Module
+from nncli.engine.optimizers import OPTIMIZERS
+from nncli.engine.parameters import ParameterBuffer
+from nncli.engine.regularizers import L1, L2
+from nncli.engine.schedules import SCHEDULES
+from nncli.errors import ConfigError
+from nncli.training.trainer import LoopSettings, Trainer
+
+# Independent streams from one seed: data, parameter init (then dropout), batch order.
+DATA_STREAM, MODEL_STREAM, SHUFFLE_STREAM = 0, 1, 2
+
+
+@dataclass
+class Standardizer:
+    """x ← (x − mean)/std with training-set statistics, kept so predictions on new data match."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> Standardizer:
+        std = X.std(axis=0)
+        return cls(X.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean) / self.std
+
+
+@dataclass
+class Data:
+    """Training and validation data after the split and standardisation, as the model sees it."""
+
+    train: Dataset
+    val: Dataset | None
+    standardizer: Standardizer | None
+
+
+@dataclass
+class Run:
+    """Everything a training run is made of."""
+
+    config: RunConfig
+    data: Data
+    model: Module
+    params: ParameterBuffer
+    trainer: Trainer
+    model_rng: np.random.Generator
+    loss_name: str
+
+
+def load_dataset(config: RunConfig) -> Dataset:
+    data = config.data
+    if isinstance(data, FileData):
+        return load_file(data.path, target=data.target)
+    params = data.model_dump(exclude={"dataset", "samples", "noise", "validation", "standardize"})
+    return generate(data.dataset, samples=data.samples, noise=data.noise, seed=config.seed, **params)
+
+
+def build_data(config: RunConfig, dataset: Dataset | None = None) -> Data:
+    dataset = dataset if dataset is not None else load_dataset(config)
+    rng = np.random.default_rng([config.seed, DATA_STREAM])
+    if config.data.validation > 0:
+        train, val = train_val_split(dataset, config.data.validation, rng)
+    else:
+        train, val = dataset, None
+    standardizer = None
+    if config.data.standardize and np.issubdtype(train.X.dtype, np.floating):
+        standardizer = Standardizer.fit(train.X.reshape(-1, train.X.shape[-1]))
+    return Data(train, val, standardizer)
+
+
+def model_inputs(data: Data, X: np.ndarray, dtype) -> np.ndarray:
+    """The array the model takes: standardised and in the engine's dtype (token ids stay integers)."""
+    if not np.issubdtype(X.dtype, np.floating):
+        return X.astype(np.int64, copy=False)
+    if data.standardizer is not None:
+        X = data.standardizer(X)
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+def choose_loss(config: RunConfig, dataset: Dataset) -> str:
+    """The config's loss, or the one the data asks for; refuses a loss that does not fit the data."""
+    name = config.loss.name if config.loss is not None else None
+    if name is None:
+        return "cross_entropy" if dataset.task == "classification" else "mse"
+    if dataset.task == "regression" and LOSSES.get(name).task == "classification":
+        raise ConfigError(
+            f"loss.name: '{name}' needs class labels, but dataset '{dataset.name}' is a regression task"
+        )
+    if name == "bce_with_logits" or (
+        dataset.task == "classification" and LOSSES.get(name).task == "regression"
+    ):
+        if dataset.n_classes != 2:
+            raise ConfigError(
+                f"loss.name: '{name}' needs two classes (one output), dataset '{dataset.name}' has "
+                f"{dataset.n_classes}; use cross_entropy"
+            )
+    return name
+
+
+def output_features(dataset: Dataset, loss_name: str) -> int:
+    if loss_name == "cross_entropy":
+        return int(dataset.n_classes)
+    if dataset.task == "regression" and dataset.y.ndim == 2 and not dataset.is_sequence:
+        return dataset.y.shape[1]
+    return 1
+
+
+def loss_targets(y: np.ndarray, loss_name: str, dtype) -> np.ndarray:
+    return y.astype(np.int64) if loss_name == "cross_entropy" else y.astype(dtype)
+
+
+def build_model(config: RunConfig, dataset: Dataset, loss_name: str, rng: np.random.Generator) -> Module:
+    mc = config.model
+    kwargs = mc.model_dump(exclude={"kind"})
+    dtype = np.dtype(config.dtype)
+    out = output_features(dataset, loss_name)
+    if mc.kind == "transformer":
+        if not dataset.is_sequence:
+            raise ConfigError(f"model.kind: transformer needs sequence data; '{dataset.name}' is tabular")
+        if kwargs["pooling"] == "auto":
+            kwargs["pooling"] = "none" if dataset.y.ndim == 2 else "mean"
+        kwargs.update(
+            vocab_size=dataset.vocab_size,
+            in_features=None if dataset.vocab_size else dataset.X.shape[-1],
+            seq_len=dataset.X.shape[1],
+        )
+    else:
+        if dataset.is_sequence:
+            raise ConfigError(
+                f"model.kind: {mc.kind} needs tabular data; '{dataset.name}' is a sequence task"
+            )
+        kwargs["in_features"] = dataset.X.shape[1]
+        if mc.kind == "neuron" and out != 1:
+            raise ConfigError(
+                f"model.kind: a neuron has one output; dataset '{dataset.name}' needs {out} with {loss_name}"
+            )
+    return MODELS.get(mc.kind)(out_features=out, rng=rng, dtype=dtype, **kwargs)
+
+
+def skip_data_gradient(model: Module) -> None:
+    """The first layer's input is data, which needs no gradient: skip dx = g·W there, as PyTorch does
+    for inputs that do not require grad (14% of a large MLP's matmul work)."""
+    first = model.layers[0] if hasattr(model, "layers") else getattr(model, "embed", None)
+    if isinstance(first, Linear):
+        first.needs_input_grad = False
+
+
+def loop_settings(config: RunConfig, n_train: int) -> LoopSettings:
+    t = config.training
+    batch = n_train if t.batch_size == 0 or t.batch_size >= n_train else t.batch_size
+    per_epoch = n_train // batch + (n_train % batch > 1)
+    total = t.steps if t.steps is not None else t.epochs * per_epoch
+    return LoopSettings(
+        total_steps=total,
+        batch_size=batch,
+        shuffle=t.shuffle and batch < n_train,
+        shuffle_seed=hash_seed(config.seed, SHUFFLE_STREAM),
+        clip_grad_norm=t.clip_grad_norm,
+        patience=t.early_stopping.patience if t.early_stopping else None,
+        min_delta=t.early_stopping.min_delta if t.early_stopping else 0.0,
+        log_every=t.log_every,
+        eval_every=t.eval_every or t.log_every,
+        checkpoint_every=t.checkpoint_every,
+    )
+
+
+def hash_seed(seed: int, stream: int) -> int:
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
+
+
+def build_optimizer(config: RunConfig, params: ParameterBuffer):
+    oc = config.optimizer
+    return OPTIMIZERS.get(oc.name)(params, **oc.model_dump(exclude={"name"}))
+
+
+def build_schedule(config: RunConfig, total_steps: int):
+    sc = config.schedule
+    kwargs = sc.model_dump(exclude={"name"})
+    if sc.name == "cosine" and kwargs["T_max"] is None:
+        kwargs["T_max"] = total_steps
+    return SCHEDULES.get(sc.name)(config.optimizer.lr, **kwargs)
+
+
+def class_threshold(loss_name: str) -> float:
+    """Where a single output splits class 0 from class 1: 0.5 for outputs trained toward 0/1 targets
+    with MSE or Huber, 0 for logits (bce_with_logits). Several outputs take the argmax instead."""
+    return 0.5 if loss_name in ("mse", "huber") else 0.0
+
+
+def build_metric(dataset: Dataset, loss_name: str) -> tuple:
+    if dataset.task == "regression":
+        return metrics.r2_score, "r2"
+    threshold = class_threshold(loss_name)
+    return (lambda pred, y: metrics.accuracy(pred, y, threshold=threshold)), "accuracy"
+
+
+def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
+    """Make every object a training run needs, in a fixed order so the same seed gives the same run."""
+    data = build_data(config, dataset)
+    train, val = data.train, data.val
+    dtype = np.dtype(config.dtype)
+    loss_name = choose_loss(config, train)
+    loss_kwargs = config.loss.model_dump(exclude={"name"}) if config.loss is not None else {}
+    loss = LOSSES.get(loss_name)(**loss_kwargs)
+    model_rng = np.random.default_rng([config.seed, MODEL_STREAM])
+    model = build_model(config, train, loss_name, model_rng)
+    params = ParameterBuffer(model.named_parameters())
+    skip_data_gradient(model)
+    settings = loop_settings(config, train.X.shape[0])
+    if getattr(config.model, "norm", None) == "batch_norm" and settings.batch_size < 2:
+        raise ConfigError(
+            f"training.batch_size: batch_norm needs at least 2 samples per batch, got {settings.batch_size}"
+        )
+    optimizer = build_optimizer(config, params)
+    schedule = build_schedule(config, settings.total_steps)
+    reg = config.regularization
+    regularizers = [L2(reg.l2)] if reg.l2 > 0 else []
+    proximal = None
+    if reg.l1 > 0:
+        if reg.l1_mode == "proximal":
+            proximal = L1(reg.l1)
+        else:
+            regularizers.insert(0, L1(reg.l1))
+    metric, metric_name = build_metric(train, loss_name)
+    trainer = Trainer(
+        model=model,
+        params=params,
+        loss=loss,
+        optimizer=optimizer,
+        schedule=schedule,
+        settings=settings,
+        X=model_inputs(data, train.X, dtype),
+        y=loss_targets(train.y, loss_name, dtype),
+        X_val=model_inputs(data, val.X, dtype) if val is not None else None,
+        y_val=loss_targets(val.y, loss_name, dtype) if val is not None else None,
+        metric=metric,
+        metric_name=metric_name,
+        regularizers=regularizers,
+        proximal_l1=proximal,
+        reg_slice=slice(0, params.n_decay) if reg.apply_to == "weights" else slice(None),
+    )
+    return Run(config, data, model, params, trainer, model_rng, loss_name)
+
+
+def count_sparse(params: ParameterBuffer, relative: float = 1e-3) -> dict[str, int]:
+    """How many weights (the decayed slice) are exactly zero, and how many below `relative`·max|w|."""
+    w = params.data[: params.n_decay]
+    if w.size == 0:
+        return {"weights": 0, "exact_zero": 0, "near_zero": 0}
+    largest = float(np.max(np.abs(w)))
+    return {
+        "weights": int(w.size),
+        "exact_zero": int(np.sum(w == 0)),
+        "near_zero": int(np.sum(np.abs(w) < relative * largest)) if largest > 0 else int(w.size),
+    }
+
+
+def resolve_data_path(raw: dict, base: Path) -> dict:
+    """Make a relative `data.path` relative to the config file's folder."""
+    data = raw.get("data")
+    if isinstance(data, dict) and isinstance(data.get("path"), str):
+        path = Path(data["path"]).expanduser()
+        if not path.is_absolute():
+            data = {**data, "path": str((base / path).resolve())}
+            raw = {**raw, "data": data}
+    return raw

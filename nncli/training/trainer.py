@@ -1,0 +1,231 @@
+"""The training loop. It announces what happens as events and leaves printing and writing to listeners.
+
+One step: forward on a batch, data loss plus regularisation, backward, gradient clipping, optimizer
+update (then L1's proximal step, if asked). Batches come from a per-epoch permutation drawn from a
+generator seeded by (seed, epoch), so the order depends only on the step number: a resumed run sees
+exactly the batches the uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nncli.engine.losses import Loss
+from nncli.engine.module import Module
+from nncli.engine.parameters import ParameterBuffer
+from nncli.engine.regularizers import L1, Regularizer
+from nncli.training.events import CheckpointDue, Evaluation, Event, StepEnd, TrainingEnd
+
+Listener = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """Plain settings of the loop (from the config's `training` section)."""
+
+    total_steps: int
+    batch_size: int  # already resolved: 1 ≤ batch_size ≤ n
+    shuffle: bool = True
+    shuffle_seed: int = 0
+    clip_grad_norm: float | None = None
+    patience: int | None = None
+    min_delta: float = 0.0
+    log_every: int = 10
+    eval_every: int = 10
+    checkpoint_every: int | None = None
+
+
+@dataclass
+class TrainState:
+    """What changes during training besides parameters and optimizer state; saved in checkpoints."""
+
+    step: int = 0
+    best_val_loss: float = math.inf
+    best_val_metric: float | None = None
+    best_step: int = 0
+    evals_without_improvement: int = 0
+    last_val_loss: float | None = None
+    last_val_metric: float | None = None
+    last_train_loss: float | None = None
+    elapsed_s: float = 0.0
+    history: list[dict] = field(default_factory=list)
+
+
+class Trainer:
+    """Runs the loop for a built model; see `nncli.training.build.build_run` for making one from a config."""
+
+    def __init__(
+        self,
+        *,
+        model: Module,
+        params: ParameterBuffer,
+        loss: Loss,
+        optimizer,
+        schedule,
+        settings: LoopSettings,
+        X: np.ndarray,
+        y: np.ndarray,
+        X_val: np.ndarray | None = None,
+        y_val: np.ndarray | None = None,
+        metric: Callable[[np.ndarray, np.ndarray], float],
+        metric_name: str,
+        regularizers: list[Regularizer] = (),
+        proximal_l1: L1 | None = None,
+        reg_slice: slice = slice(None),
+    ) -> None:
+        self.model, self.params, self.loss = model, params, loss
+        self.optimizer, self.schedule, self.settings = optimizer, schedule, settings
+        self.X, self.y, self.X_val, self.y_val = X, y, X_val, y_val
+        self.metric, self.metric_name = metric, metric_name
+        self.regularizers, self.proximal_l1, self.reg_slice = list(regularizers), proximal_l1, reg_slice
+        self.state = TrainState()
+        self.listeners: list[Listener] = []
+        self.stop_requested: str | None = None  # set to "interrupted" by a signal handler
+        n = X.shape[0]
+        self.steps_per_epoch = n // settings.batch_size + (n % settings.batch_size > 1)
+        self._perm_epoch = -1
+        self._perm = np.arange(n)
+
+    # ------------------------------------------------------------------ events
+    def subscribe(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+    # ------------------------------------------------------------------ one step
+    def batch_indices(self, step: int) -> np.ndarray | slice:
+        epoch, i = divmod(step, self.steps_per_epoch)
+        bs, n = self.settings.batch_size, self.X.shape[0]
+        if not self.settings.shuffle:
+            return slice(i * bs, min((i + 1) * bs, n))
+        if epoch != self._perm_epoch:
+            self._perm = np.random.default_rng([self.settings.shuffle_seed, epoch]).permutation(n)
+            self._perm_epoch = epoch
+        return self._perm[i * bs : (i + 1) * bs]
+
+    def penalty(self) -> float:
+        w = self.params.data[self.reg_slice]
+        total = sum(r.penalty(w) for r in self.regularizers)
+        if self.proximal_l1 is not None:
+            total += self.proximal_l1.penalty(w)
+        return total
+
+    def train_step(self, step: int) -> tuple[float, float, float]:
+        """One update; returns (objective, data loss, gradient norm before clipping)."""
+        idx = self.batch_indices(step)
+        xb, yb = self.X[idx], self.y[idx]
+        lr = self.schedule.lr_at(step)
+        self.optimizer.lr = lr
+        self.model.train()
+        self.params.zero_grad()
+        data_loss = self.loss.forward(self.model.forward(xb), yb)
+        self.model.backward(self.loss.backward())
+        w = self.params.data[self.reg_slice]
+        g = self.params.grad[self.reg_slice]
+        for reg in self.regularizers:
+            reg.add_grad(w, g)
+        objective = data_loss + self.penalty()
+        grad_norm = self.params.grad_norm()
+        if not (math.isfinite(objective) and math.isfinite(grad_norm)):
+            return objective, data_loss, grad_norm
+        if self.settings.clip_grad_norm is not None:
+            self.params.clip_grad_norm(self.settings.clip_grad_norm)
+        self.optimizer.step()
+        if self.proximal_l1 is not None:
+            self.proximal_l1.prox(w, lr)
+        return objective, data_loss, grad_norm
+
+    def evaluate(self, X: np.ndarray | None = None, y: np.ndarray | None = None) -> tuple[float, float]:
+        """(loss, metric) in eval mode, on the validation set unless data is given."""
+        X = self.X_val if X is None else X
+        y = self.y_val if y is None else y
+        self.model.eval()
+        pred = self.model.forward(X)
+        value = self.loss.forward(pred, y)
+        self.loss._cache = None
+        self.model.train()
+        return value, self.metric(pred, y)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        self.model.eval()
+        out = self.model.forward(X)
+        self.model.train()
+        return out
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> TrainState:
+        st = self.state
+        start_time = time.perf_counter() - st.elapsed_s
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+            status, message = self._loop(start_time)
+        if status != "diverged":
+            self.emit(CheckpointDue(st.step))
+        self.emit(TrainingEnd(st.step, status, message))
+        self.status = status
+        return st
+
+    def _loop(self, start_time: float) -> tuple[str, str]:
+        s, st = self.settings, self.state
+        status, message = "completed", ""
+        while st.step < s.total_steps:
+            step = st.step
+            objective, data_loss, grad_norm = self.train_step(step)
+            if not (math.isfinite(objective) and math.isfinite(grad_norm)):
+                what = "loss" if not math.isfinite(objective) else "gradient"
+                status = "diverged"
+                message = (
+                    f"the {what} became {objective if what == 'loss' else grad_norm} at step {step + 1}; "
+                    "try a lower learning rate or gradient clipping (training.clip_grad_norm)"
+                )
+                break
+            st.step = step + 1
+            st.last_train_loss = objective
+            st.elapsed_s = time.perf_counter() - start_time
+            done = st.step == s.total_steps
+            stop = False
+            if self.X_val is not None and (st.step % s.eval_every == 0 or done):
+                stop = self._evaluate_and_track()
+            if st.step % s.log_every == 0 or done or stop:
+                event = StepEnd(
+                    step=st.step,
+                    epoch=step // self.steps_per_epoch + 1,
+                    train_loss=objective,
+                    data_loss=data_loss,
+                    lr=self.optimizer.lr,
+                    grad_norm=grad_norm,
+                    time_s=st.elapsed_s,
+                    val_loss=st.last_val_loss,
+                    val_metric=st.last_val_metric,
+                )
+                st.history.append(event.to_dict())
+                self.emit(event)
+            if stop:
+                status = "early_stopped"
+                message = f"val_loss did not improve for {s.patience} evaluations"
+                break
+            if self.stop_requested:
+                status, message = self.stop_requested, f"stopped at step {st.step}"
+                break
+            if s.checkpoint_every and st.step % s.checkpoint_every == 0 and not done:
+                self.emit(CheckpointDue(st.step))
+        return status, message
+
+    def _evaluate_and_track(self) -> bool:
+        """Evaluate, track the best val_loss; True when early stopping says stop."""
+        st, s = self.state, self.settings
+        val_loss, val_metric = self.evaluate()
+        st.last_val_loss, st.last_val_metric = val_loss, val_metric
+        self.emit(Evaluation(st.step, val_loss, val_metric, self.metric_name))
+        if val_loss < st.best_val_loss - s.min_delta:
+            st.best_val_loss, st.best_val_metric, st.best_step = val_loss, val_metric, st.step
+            st.evals_without_improvement = 0
+        else:
+            st.evals_without_improvement += 1
+        return s.patience is not None and st.evals_without_improvement >= s.patience

@@ -1,0 +1,170 @@
+"""One self-contained HTML file about a run: the resolved config, the summary, the metrics table and every
+figure of `nncli plot`, inlined as base64 PNGs, so it can be mailed or attached and opened offline.
+
+Its Content-Security-Policy allows only inline styles, inline scripts and data: images, so a browser
+never reaches the network for it. A small inline script records on <body> how many images loaded
+(`data-images`, `data-images-loaded`) and how many errors occurred (`data-errors`), which a headless
+browser's --dump-dom shows: that is how the tests check that it renders.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import tempfile
+from pathlib import Path
+
+from nncli.errors import CheckpointError
+from nncli.fileio import atomic_write_text
+from nncli.views import plots
+
+MAX_ROWS = 400  # metrics rows shown; longer runs are thinned evenly, keeping the first and last
+COLUMNS = ("step", "epoch", "train_loss", "data_loss", "val_loss", "val_metric", "lr", "grad_norm", "time_s")
+CAPTIONS = {
+    "curves.png": "Loss and validation metric against step.",
+    "decision_boundary.png": "The input plane coloured by the predicted class, with the data.",
+    "fitted_curve.png": "The model's curve over the data.",
+    "weights.png": "Histogram of each weight matrix; exact zeros in red.",
+    "attention.png": "Attention weights of one validation sample, one panel per head.",
+}
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.85em; }
+td, th { border: 1px solid #ddd; padding: 2px 8px; text-align: right; }
+th { background: #f4f4f4; } .kv td:first-child { text-align: left; font-weight: 600; }
+pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.9em; } .note { color: #a60; }
+.scroll { max-height: 30em; overflow-y: auto; display: inline-block; }
+"""
+
+# Runs first, so it sees every error; on load it writes what it found onto <body>.
+CHECK_SCRIPT = """
+window.nncliErrors = 0;
+window.addEventListener("error", function () { window.nncliErrors += 1; }, true);
+document.addEventListener("securitypolicyviolation", function () { window.nncliErrors += 1; });
+(function () {
+  var original = console.error;
+  console.error = function () { window.nncliErrors += 1; return original.apply(console, arguments); };
+})();
+window.addEventListener("load", function () {
+  var images = document.images, loaded = 0;
+  for (var i = 0; i < images.length; i++) {
+    if (images[i].complete && images[i].naturalWidth > 0) { loaded += 1; }
+  }
+  document.body.setAttribute("data-images", String(images.length));
+  document.body.setAttribute("data-images-loaded", String(loaded));
+  document.body.setAttribute("data-errors", String(window.nncliErrors));
+});
+"""
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+
+
+def cell(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return format(value, ".6g")
+    return html.escape(str(value))
+
+
+def key_value_table(rows: dict) -> str:
+    body = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{cell(v)}</td></tr>" for k, v in rows.items())
+    return f'<table class="kv">{body}</table>'
+
+
+def flatten(summary: dict) -> dict:
+    """Nested summary entries (sparsity) as dotted keys."""
+    flat = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def thin(rows: list[dict], limit: int = MAX_ROWS) -> list[dict]:
+    """At most `limit` rows, evenly spaced, always keeping the first and the last."""
+    if len(rows) <= limit:
+        return rows
+    keep = sorted({round(i * (len(rows) - 1) / (limit - 1)) for i in range(limit)})
+    return [rows[i] for i in keep]
+
+
+def metrics_table(rows: list[dict], metric_name: str) -> str:
+    columns = [c for c in COLUMNS if any(c in r for r in rows)]
+    names = {"val_metric": f"val_{metric_name}"}
+    head = "".join(f"<th>{html.escape(names.get(c, c))}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in thin(rows)
+    )
+    return f'<div class="scroll"><table><tr>{head}</tr>{body}</table></div>'
+
+
+def figure(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    caption = CAPTIONS.get(path.name, path.stem.replace("_", " "))
+    return (
+        f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
+    """The report's HTML for a run directory and the PNG files to inline."""
+    summary = plots.read_summary(run_dir)
+    rows = plots.load_metrics(run_dir)
+    name = summary.get("name") or run_dir.name
+    config = (run_dir / "config.yaml").read_text(encoding="utf-8")
+    parts = [
+        f"<h1>nncli run: {html.escape(name)}</h1>",
+        f"<p>Run directory <code>{html.escape(str(run_dir))}</code></p>",
+        "<h2>Summary</h2>",
+        key_value_table(flatten(summary))
+        if summary
+        else '<p class="note">No summary.json: the run has not ended.</p>',
+        "<h2>Figures</h2>",
+        f'<p class="note">{html.escape(note)}</p>' if note else "",
+        *(figure(p) for p in figures),
+        "<h2>Metrics</h2>",
+        f"<p>{len(rows)} logged steps"
+        + (f", {MAX_ROWS} shown, evenly spaced" if len(rows) > MAX_ROWS else "")
+        + ".</p>",
+        metrics_table(rows, summary.get("metric", "metric")) if rows else "<p>No steps were logged.</p>",
+        "<h2>Config (resolved)</h2>",
+        f"<pre>{html.escape(config)}</pre>",
+    ]
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f"<title>nncli report: {html.escape(name)}</title>"
+        f"<script>{CHECK_SCRIPT}</script><style>{STYLE}</style></head>\n"
+        f"<body>\n{''.join(parts)}\n</body></html>\n"
+    )
+
+
+def build_report(
+    run_dir: str | Path, output: str | Path | None = None, *, log_y: bool = False
+) -> tuple[Path, str]:
+    """Write the report (default RUN_DIR/report.html); returns its path and a note ('' when all went in).
+
+    Without matplotlib the report has no figures and the note says how to get them.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").exists():
+        raise CheckpointError(f"{run_dir}: not a run directory (no config.yaml)")
+    output = Path(output) if output is not None else run_dir / "report.html"
+    note = ""
+    with tempfile.TemporaryDirectory() as tmp:
+        if plots.has_matplotlib():
+            figures = plots.plot_run(run_dir, tmp, log_y=log_y)
+        else:
+            figures, note = [], f"No figures: {plots.INSTALL_HINT}"
+        text = render(run_dir, figures, note)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output, text)
+    return output, note
