@@ -14,8 +14,8 @@ import html
 import tempfile
 from pathlib import Path
 
-from nncli.errors import CheckpointError
 from nncli.fileio import atomic_write_text
+from nncli.rundir.files import read_metrics, read_summary, require_run_directory
 from nncli.views import plots
 
 MAX_ROWS = 400  # metrics rows shown; longer runs are thinned evenly, keeping the first and last
@@ -116,8 +116,8 @@ def figure(path: Path) -> str:
 
 def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
     """The report's HTML for a run directory and the PNG files to inline."""
-    summary = plots.read_summary(run_dir)
-    rows = plots.load_metrics(run_dir)
+    summary = read_summary(run_dir)
+    rows = read_metrics(run_dir)
     name = summary.get("name") or run_dir.name
     config = (run_dir / "config.yaml").read_text(encoding="utf-8")
     parts = [
@@ -154,9 +154,7 @@ def build_report(
 
     Without matplotlib the report has no figures and the note says how to get them.
     """
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").exists():
-        raise CheckpointError(f"{run_dir}: not a run directory (no config.yaml)")
+    run_dir = require_run_directory(run_dir)
     output = Path(output) if output is not None else run_dir / "report.html"
     note = ""
     with tempfile.TemporaryDirectory() as tmp:
