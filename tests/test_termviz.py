@@ -13,8 +13,8 @@ from rich.console import Console
 
 from nncli.config.loading import load_config
 from nncli.rundir.directory import new_run
-from nncli.training.events import Evaluation
 from nncli.training import predictor
+from nncli.training.events import Evaluation
 from nncli.views import liveplot, termviz
 
 BITS = termviz.BRAILLE_BITS

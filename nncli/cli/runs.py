@@ -9,6 +9,9 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import JsonOption, RunDirArg, console, user_errors
+from nncli.rundir.directory import load_trained
+from nncli.rundir.predict import evaluation_data, predict_file
+from nncli.views.reporter import key_value_table
 
 
 @user_errors
@@ -20,10 +23,6 @@ def evaluate(
     json_: JsonOption = False,
 ) -> None:
     """Report the loss and metric of a trained run."""
-    from nncli.rundir.directory import load_trained
-    from nncli.rundir.predict import evaluation_data
-    from nncli.views.reporter import key_value_table
-
     run = load_trained(run_dir)
     trainer = run.trainer
     if data is not None:
@@ -50,7 +49,5 @@ def predict(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (.csv).")] = None,
 ) -> None:
     """Write a trained run's predictions for new inputs."""
-    from nncli.rundir.predict import predict_file
-
     path = predict_file(run_dir, input_file, output)
     console.print(f"predictions written to {path}")

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from nncli.config.schema import RunConfig
-from nncli.errors import ConfigError
+from nncli.errors import ConfigError, did_you_mean
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -184,8 +184,6 @@ def format_validation_error(
 
 
 def _tag_message(ctx: dict, path: str) -> str:
-    from nncli.registry import did_you_mean
-
     key = ctx.get("discriminator", "kind").strip("'")
     if key.endswith("()"):  # the data section: a bundled dataset or a file path
         key = "dataset" if ctx.get("tag") else "dataset' or 'path"
