@@ -110,21 +110,32 @@ def output_path(output: Path | None, run_dir: Path) -> Path:
     return output
 
 
+def predictions(run: Run, X: np.ndarray) -> dict[str, np.ndarray]:
+    """What `nncli predict` reports for raw inputs X (as `read_inputs` returns them), in eval mode: for a
+    cross_entropy model the `label` (argmax), the class `probabilities` (softmax) and the `logits`; for any
+    other the model's raw output as `prediction`. `nncli export` names its ONNX outputs the same."""
+    out = run.trainer.predict(model_inputs(run.data, X, run.params.dtype))
+    if run.loss_name != "cross_entropy":
+        return {"prediction": out}
+    probs = np.exp(out - out.max(axis=-1, keepdims=True))
+    probs /= probs.sum(axis=-1, keepdims=True)
+    return {"label": np.argmax(out, axis=-1), "probabilities": probs, "logits": out}
+
+
 def predict_file(run_dir: Path, input_file: Path, output: Path | None = None) -> Path:
     """Write a trained run's predictions for the inputs in `input_file` as CSV; returns the path."""
     output = output_path(output, run_dir)
     run = load_trained(run_dir)
-    X = model_inputs(run.data, read_inputs(input_file, run), run.params.dtype)
-    out = run.trainer.predict(X)
+    X = read_inputs(input_file, run)
+    result = predictions(run, X)
     lines = []
-    if run.loss_name == "cross_entropy":
-        header = ["prediction", *[f"p{k}" for k in range(out.shape[-1])]]
-        probs = np.exp(out - out.max(axis=-1, keepdims=True))
-        probs /= probs.sum(axis=-1, keepdims=True)
-        for label, p in zip(np.argmax(out, axis=-1).reshape(len(X), -1), probs.reshape(len(X), -1)):
+    if "label" in result:
+        probs = result["probabilities"]
+        header = ["prediction", *[f"p{k}" for k in range(probs.shape[-1])]]
+        for label, p in zip(result["label"].reshape(len(X), -1), probs.reshape(len(X), -1)):
             lines.append([*(str(int(v)) for v in label), *(repr(float(v)) for v in p)])
     else:
-        flat = out.reshape(len(X), -1)
+        flat = result["prediction"].reshape(len(X), -1)
         header = ["prediction"] if flat.shape[1] == 1 else [f"prediction{k}" for k in range(flat.shape[1])]
         lines = [[repr(float(v)) for v in row] for row in flat]
     buf = io.StringIO()
