@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import RunDirArg, console, user_errors
+from nncli.export import export_run
 
 
 @user_errors
@@ -28,7 +29,5 @@ def export(
     overwrite: Annotated[bool, typer.Option(help="Replace existing files.")] = False,
 ) -> None:
     """Export a trained model for onnxruntime, PyTorch or any safetensors reader."""
-    from nncli.export import export_run
-
     for path in export_run(run_dir, format_, output, weights=weights, overwrite=overwrite):
         console.print(f"wrote {path}")

@@ -5,7 +5,7 @@
     pytorch      model.py (an nn.Module of torch.nn layers) and the model.safetensors it loads
 
 Each format is a `Format` in `FORMATS`; `export_run` is the one entry point. The onnx and safetensors
-packages are optional (the `export` extra) and imported when a format needs them.
+packages are optional (the `export` extra) and imported when a format runs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nncli.errors import NncliError
+from nncli.errors import NncliError, UnknownNameError
+from nncli.export.onnx_format import write_onnx
+from nncli.export.pytorch_format import weights_path, write_pytorch
+from nncli.export.safetensors_format import write_safetensors
 from nncli.export.source import WEIGHTS, Source, load_source
 from nncli.registry import Registry
 
@@ -29,28 +32,10 @@ class Format:
     companions: Callable[[Path], list[Path]] = lambda path: []
 
 
-def _onnx(source: Source, path: Path) -> list[Path]:
-    from nncli.export.onnx_format import write_onnx
-
-    return write_onnx(source, path)
-
-
-def _safetensors(source: Source, path: Path) -> list[Path]:
-    from nncli.export.safetensors_format import write_safetensors
-
-    return write_safetensors(source, path)
-
-
-def _pytorch(source: Source, path: Path) -> list[Path]:
-    from nncli.export.pytorch_format import write_pytorch
-
-    return write_pytorch(source, path)
-
-
 FORMATS: Registry[Format] = Registry("export format")
-FORMATS.register("onnx")(Format("model.onnx", _onnx))
-FORMATS.register("safetensors")(Format("model.safetensors", _safetensors))
-FORMATS.register("pytorch")(Format("model.py", _pytorch, lambda path: [path.with_suffix(".safetensors")]))
+FORMATS.register("onnx")(Format("model.onnx", write_onnx))
+FORMATS.register("safetensors")(Format("model.safetensors", write_safetensors))
+FORMATS.register("pytorch")(Format("model.py", write_pytorch, lambda path: [weights_path(path)]))
 
 
 def export_run(
@@ -65,8 +50,6 @@ def export_run(
     run directory); returns the files written. Existing files are only replaced with `overwrite`."""
     spec = FORMATS.get(fmt)
     if weights not in WEIGHTS:
-        from nncli.errors import UnknownNameError
-
         raise UnknownNameError("weights", weights, list(WEIGHTS))
     run_dir = Path(run_dir)
     output = Path(output) if output is not None else run_dir / spec.filename

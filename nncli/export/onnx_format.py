@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-import nncli
 from nncli.export import onnx_transformer  # noqa: F401  (registers the transformer's emitters)
 from nncli.export.onnx_graph import OPSET, Graph, emit
 from nncli.export.source import Source, require
@@ -62,7 +61,6 @@ def build_onnx(source: Source):
         graph,
         opset_imports=opsets,
         producer_name="nncli",
-        producer_version=nncli.__version__,
         doc_string=f"{name}: an nncli model ({run.config.model.kind}) exported from {source.run_dir}",
         ir_version=helper.find_min_ir_version_for(opsets),  # the oldest runtime that has the opset
     )

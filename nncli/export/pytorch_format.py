@@ -242,9 +242,14 @@ def module_source(source: Source, weights_name: str) -> str:
     )
 
 
+def weights_path(path: Path) -> Path:
+    """The safetensors file beside a generated module: model.py → model.safetensors."""
+    return path.with_suffix(".safetensors")
+
+
 def write_pytorch(source: Source, path: Path) -> list[Path]:
-    """model.py at `path` and the safetensors file it loads beside it (same stem)."""
-    weights = path.with_suffix(".safetensors")
+    """model.py at `path` and the safetensors file it loads beside it."""
+    weights = weights_path(path)
     written = write_safetensors(source, weights)
     atomic_write_text(path, module_source(source, weights.name))
     return [path, *written]
