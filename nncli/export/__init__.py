@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from nncli.errors import NncliError, UnknownNameError
+from nncli.errors import NncliError
 from nncli.export.onnx_format import write_onnx
 from nncli.export.pytorch_format import weights_path, write_pytorch
 from nncli.export.safetensors_format import write_safetensors
-from nncli.export.source import WEIGHTS, Source, load_source
+from nncli.export.source import Source, check_run, load_source
 from nncli.registry import Registry
 
 
@@ -49,15 +49,13 @@ def export_run(
     """Export the trained run in `run_dir` as `fmt` to `output` (default: the format's file name in the
     run directory); returns the files written. Existing files are only replaced with `overwrite`."""
     spec = FORMATS.get(fmt)
-    if weights not in WEIGHTS:
-        raise UnknownNameError("weights", weights, list(WEIGHTS))
-    run_dir = Path(run_dir)
+    run_dir = check_run(run_dir, weights)
     output = Path(output) if output is not None else run_dir / spec.filename
     for path in (output, *spec.companions(output)):
         if path.is_dir():
             raise NncliError(f"{path}: is a folder; give a file name for --output")
         if path.exists() and not overwrite:
             raise NncliError(f"{path}: already exists; pass --overwrite to replace it")
-    if run_dir.is_dir() and not output.parent.is_dir():
+    if not output.parent.is_dir():
         raise NncliError(f"{output}: the folder {output.parent} does not exist")
     return spec.write(load_source(run_dir, weights), output)

@@ -117,25 +117,34 @@ def _affine(g: Graph, m: LayerNorm | BatchNorm1d, n: int) -> tuple[str, str]:
     return g.tensor(m.weight), g.tensor(m.bias)
 
 
+# ONNX's float attributes are float32 (LeakyRelu's alpha, the norms' epsilon) and LayerNormalization keeps
+# its statistics in float32 (stash_type; ReferenceEvaluator has no other), so float64 graphs spell these
+# layers out in elementary ops with float64 constants, as the engine computes them.
+
+
+def _normalized(g: Graph, xc: str, var: str, eps: float, weight: str, bias: str) -> str:
+    """(x − μ)·(1/√(σ² + ε))·γ + β from xc = x − μ and σ²."""
+    rstd = g.op("Reciprocal", g.op("Sqrt", g.op("Add", var, g.scalar(eps))))
+    return g.op("Add", g.op("Mul", g.op("Mul", xc, rstd), weight), bias)
+
+
 @emits(LayerNorm)
 def _layer_norm(g: Graph, m: LayerNorm, x: str) -> str:
-    """LayerNormalization in float32. Its mean and variance are float32 whatever the input (stash_type 1;
-    ReferenceEvaluator has no other), so float64 spells it out: (x − μ)·(1/√(σ² + ε))·γ + β."""
     weight, bias = _affine(g, m, m.normalized_shape)
     if g.dtype != np.float64:
         return g.op("LayerNormalization", x, weight, bias, axis=-1, epsilon=m.eps)
     xc = g.op("Sub", x, g.op("ReduceMean", x, axes=[-1]))
-    var = g.op("ReduceMean", g.op("Mul", xc, xc), axes=[-1])
-    rstd = g.op("Reciprocal", g.op("Sqrt", g.op("Add", var, g.scalar(m.eps))))
-    return g.op("Add", g.op("Mul", g.op("Mul", xc, rstd), weight), bias)
+    return _normalized(g, xc, g.op("ReduceMean", g.op("Mul", xc, xc), axes=[-1]), m.eps, weight, bias)
 
 
 @emits(BatchNorm1d)
 def _batch_norm(g: Graph, m: BatchNorm1d, x: str) -> str:
     """Eval mode: normalised with the running statistics, which become initializers."""
-    scale, bias = _affine(g, m, m.num_features)
-    stats = g.tensor(m.running_mean), g.tensor(m.running_var)
-    return g.op("BatchNormalization", x, scale, bias, *stats, epsilon=m.eps, momentum=m.momentum)
+    weight, bias = _affine(g, m, m.num_features)
+    mean, var = g.tensor(m.running_mean), g.tensor(m.running_var)
+    if g.dtype != np.float64:
+        return g.op("BatchNormalization", x, weight, bias, mean, var, epsilon=m.eps, momentum=m.momentum)
+    return _normalized(g, g.op("Sub", x, mean), var, m.eps, weight, bias)
 
 
 _PLAIN = {Sigmoid: "Sigmoid", Tanh: "Tanh", ReLU: "Relu"}
@@ -148,7 +157,9 @@ def _plain(g: Graph, m: Module, x: str) -> str:
 
 @emits(LeakyReLU)
 def _leaky_relu(g: Graph, m: LeakyReLU, x: str) -> str:
-    return g.op("LeakyRelu", x, alpha=m.negative_slope)
+    if g.dtype != np.float64:
+        return g.op("LeakyRelu", x, alpha=m.negative_slope)
+    return g.op("Where", g.op("Greater", x, g.scalar(0.0)), x, g.op("Mul", x, g.scalar(m.negative_slope)))
 
 
 @emits(Softmax)

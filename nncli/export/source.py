@@ -11,10 +11,12 @@ from types import ModuleType
 
 import numpy as np
 
+from nncli import fileio
 from nncli.config.loading import dump_config
 from nncli.errors import CheckpointError, NncliError, UnknownNameError
 from nncli.rundir import checkpoint
 from nncli.rundir.directory import load_trained
+from nncli.rundir.files import require_run_directory
 from nncli.training.build import Run, model_inputs
 
 WEIGHTS = ("final", "best")
@@ -98,20 +100,27 @@ class Source:
         return meta
 
 
-def load_source(run_dir: Path, weights: str = "final") -> Source:
-    """The run in `run_dir` with its `final` weights or its `best` ones (`best.npz`), ready to export."""
+def check_run(run_dir: Path, weights: str = "final") -> Path:
+    """The run directory, if it is one and keeps the asked-for weights; cheap, so that it comes before
+    any work (the rest, such as a run with no weights at all, is found when loading)."""
     if weights not in WEIGHTS:
         raise UnknownNameError("weights", weights, list(WEIGHTS))
-    run_dir = Path(run_dir)
-    best = run_dir / BEST_FILE
-    if weights == "best" and run_dir.is_dir() and not best.is_file():
+    run_dir = require_run_directory(run_dir)
+    if weights == "best" and not (run_dir / BEST_FILE).is_file():
         raise CheckpointError(
             f"{run_dir}: keeps no best weights ({BEST_FILE}); this run directory has only its final "
             "weights: use --weights final"
         )
+    return run_dir
+
+
+def load_source(run_dir: Path, weights: str = "final") -> Source:
+    """The run in `run_dir` with its `final` weights or its `best` ones (`best.npz`), ready to export."""
+    run_dir = check_run(run_dir, weights)
+    best = run_dir / BEST_FILE
     run = load_trained(run_dir)
     if weights == "best":
-        params = checkpoint.load_npz(best, "parameter file")
+        params = fileio.load_npz(best, "parameter file")
         checkpoint.check_finite(params, str(best), "parameter")
         run.params.load_state_dict(params, source=str(best))
     train = run.data.train
