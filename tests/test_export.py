@@ -227,9 +227,20 @@ def test_cli_writes_each_format_and_replaces_only_with_overwrite(xor_run, tmp_pa
     result = invoke(xor_run, "-f", "pytorch", "-o", tmp_path / "net.py")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "net.py").is_file() and (tmp_path / "net.safetensors").is_file()
-    (tmp_path / "net.py").unlink()  # the weights beside it still exist: refused as well
-    result = invoke(xor_run, "-f", "pytorch", "-o", tmp_path / "net.py")
-    assert result.exit_code == 2 and "net.safetensors: already exists" in result.output
+
+
+def test_pytorch_takes_the_weights_safetensors_wrote_but_no_other_file(xor_run, tmp_path):
+    run_dir = copy_run(xor_run, tmp_path)
+    assert invoke(run_dir, "-f", "safetensors").exit_code == 0
+    result = invoke(run_dir, "-f", "pytorch")  # model.safetensors holds exactly these weights: kept
+    assert result.exit_code == 0, result.output
+    (run_dir / "model.py").unlink()
+    shutil.copy(run_dir / "init.npz", run_dir / "best.npz")
+    assert invoke(run_dir, "-f", "safetensors", "--weights", "best", "--overwrite").exit_code == 0
+    result = invoke(run_dir, "-f", "pytorch")  # other weights now: refused, nothing written
+    assert result.exit_code == 2
+    assert "model.safetensors: already exists; pass --overwrite" in " ".join(result.output.split())
+    assert not (run_dir / "model.py").exists()
 
 
 RUN, EMPTY, MISSING = "run", "empty", "missing"

@@ -17,25 +17,32 @@ from pathlib import Path
 from nncli.errors import NncliError
 from nncli.export.onnx_format import write_onnx
 from nncli.export.pytorch_format import weights_path, write_pytorch
-from nncli.export.safetensors_format import write_safetensors
+from nncli.export.safetensors_format import holds_export, write_safetensors
 from nncli.export.source import Source, check_run, load_source
 from nncli.registry import Registry
 
 
 @dataclass(frozen=True)
 class Format:
-    """An export format: its default file name in the run directory, the other files it writes
-    (derived from the output path) and the writer, which returns the paths it wrote."""
+    """An export format: its default file name in the run directory and its writer, which returns the
+    paths it wrote. A format that also writes a file beside its output (pytorch: the weights) names it
+    with `companion`; `holds` says whether an existing one already is what would be written (as after
+    `--format safetensors`), which is no reason to refuse."""
 
     filename: str
     write: Callable[[Source, Path], list[Path]]
-    companions: Callable[[Path], list[Path]] = lambda path: []
+    companion: Callable[[Path], Path] | None = None
+    holds: Callable[[Source, Path], bool] | None = None
 
 
 FORMATS: Registry[Format] = Registry("export format")
 FORMATS.register("onnx")(Format("model.onnx", write_onnx))
 FORMATS.register("safetensors")(Format("model.safetensors", write_safetensors))
-FORMATS.register("pytorch")(Format("model.py", write_pytorch, lambda path: [weights_path(path)]))
+FORMATS.register("pytorch")(Format("model.py", write_pytorch, weights_path, holds_export))
+
+
+def _refuse_existing(path: Path) -> None:
+    raise NncliError(f"{path}: already exists; pass --overwrite to replace it")
 
 
 def export_run(
@@ -51,11 +58,16 @@ def export_run(
     spec = FORMATS.get(fmt)
     run_dir = check_run(run_dir, weights)
     output = Path(output) if output is not None else run_dir / spec.filename
-    for path in (output, *spec.companions(output)):
-        if path.is_dir():
+    companion = spec.companion(output) if spec.companion is not None else None
+    for path in (output, companion):
+        if path is not None and path.is_dir():
             raise NncliError(f"{path}: is a folder; give a file name for --output")
-        if path.exists() and not overwrite:
-            raise NncliError(f"{path}: already exists; pass --overwrite to replace it")
+    if output.exists() and not overwrite:
+        _refuse_existing(output)
     if not output.parent.is_dir():
         raise NncliError(f"{output}: the folder {output.parent} does not exist")
-    return spec.write(load_source(run_dir, weights), output)
+    source = load_source(run_dir, weights)
+    if companion is not None and companion.exists() and not overwrite:
+        if not spec.holds(source, companion):
+            _refuse_existing(companion)
+    return spec.write(source, output)

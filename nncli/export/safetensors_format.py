@@ -10,12 +10,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from nncli.export.source import Source, require
 from nncli.fileio import atomic_write
 
 
+def _metadata(source: Source) -> dict[str, str]:
+    return {"format": "pt", **source.metadata()}
+
+
 def write_safetensors(source: Source, path: Path) -> list[Path]:
-    st = require("safetensors.numpy")
-    data = st.save(source.tensors(), metadata={"format": "pt", **source.metadata()})
+    data = require("safetensors.numpy").save(source.tensors(), metadata=_metadata(source))
     atomic_write(path, lambda f: f.write(data))
     return [path]
+
+
+def holds_export(source: Source, path: Path) -> bool:
+    """Whether the file at `path` is already this export: the same tensors bit for bit, the same
+    metadata (the bytes may differ: the header's metadata order is not fixed)."""
+    safetensors = require("safetensors")
+    try:
+        with safetensors.safe_open(path, "np") as f:
+            if f.metadata() != _metadata(source):
+                return False
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except (OSError, safetensors.SafetensorError):
+        return False
+    want = source.tensors()
+    return tensors.keys() == want.keys() and all(
+        tensors[k].dtype == v.dtype and np.array_equal(tensors[k], v) for k, v in want.items()
+    )
