@@ -66,12 +66,9 @@ class Source:
         return self.run.data.train.X.shape[1:]
 
     def output_shape(self) -> tuple[int, ...]:
-        """One sample's model output shape, from the engine itself."""
-        return self.run.trainer.predict(self.example()).shape[1:]
-
-    def example(self, n: int = 1) -> np.ndarray:
-        """The first `n` training inputs in the model's input form (standardised, model dtype)."""
-        return model_inputs(self.run.data, self.run.data.train.X[:n], self.dtype)
+        """One sample's model output shape, from the engine itself (run on the first training input)."""
+        first = model_inputs(self.run.data, self.run.data.train.X[:1], self.dtype)
+        return self.run.trainer.predict(first).shape[1:]
 
     def tensors(self) -> dict[str, np.ndarray]:
         """Every parameter and buffer (batch norm's running statistics) under its PyTorch name."""
