@@ -15,13 +15,14 @@ import numpy as np
 
 from nncli.export import onnx_transformer  # noqa: F401  (registers the transformer's emitters)
 from nncli.export.onnx_graph import OPSET, Graph, emit
-from nncli.export.source import Source, require
+from nncli.export.source import Source, needs_extra
 from nncli.fileio import atomic_write
 
 
 def build_onnx(source: Source):
     """The `onnx.ModelProto` of a trained run, checked with `onnx.checker.check_model(full_check=True)`."""
-    onnx = require("onnx")
+    with needs_extra():
+        import onnx
     helper, TensorProto = onnx.helper, onnx.TensorProto
     run, dtype = source.run, source.dtype
     g = Graph(run.model, dtype)

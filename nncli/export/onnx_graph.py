@@ -18,7 +18,7 @@ from nncli.engine.layers import Dropout, Linear
 from nncli.engine.module import Module, Sequential
 from nncli.engine.norm import BatchNorm1d, LayerNorm
 from nncli.engine.parameters import Parameter
-from nncli.export.source import require
+from nncli.export.source import needs_extra
 
 OPSET = 17  # LayerNormalization is opset 17; everything else is older
 
@@ -27,7 +27,8 @@ class Graph:
     """Nodes and initializers of one ONNX graph whose floating-point tensors have `dtype`."""
 
     def __init__(self, model: Module, dtype: np.dtype) -> None:
-        onnx = require("onnx")
+        with needs_extra():
+            import onnx
         self.helper, self.numpy_helper = onnx.helper, onnx.numpy_helper
         self.dtype = np.dtype(dtype)
         self.nodes: list = []

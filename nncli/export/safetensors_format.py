@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nncli.export.source import Source, require
+from nncli.export.source import Source, needs_extra
 from nncli.fileio import atomic_write
 
 
@@ -21,7 +21,9 @@ def _metadata(source: Source) -> dict[str, str]:
 
 
 def write_safetensors(source: Source, path: Path) -> list[Path]:
-    data = require("safetensors.numpy").save(source.tensors(), metadata=_metadata(source))
+    with needs_extra():
+        import safetensors.numpy
+    data = safetensors.numpy.save(source.tensors(), metadata=_metadata(source))
     atomic_write(path, lambda f: f.write(data))
     return [path]
 
@@ -29,7 +31,8 @@ def write_safetensors(source: Source, path: Path) -> list[Path]:
 def holds_export(source: Source, path: Path) -> bool:
     """Whether the file at `path` is already this export: the same tensors bit for bit, the same
     metadata (the bytes may differ: the header's metadata order is not fixed)."""
-    safetensors = require("safetensors")
+    with needs_extra():
+        import safetensors
     try:
         with safetensors.safe_open(path, "np") as f:
             if f.metadata() != _metadata(source):

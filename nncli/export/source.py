@@ -3,11 +3,11 @@ about its data (task, target, feature and class names) to carry along as metadat
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
@@ -24,13 +24,15 @@ BEST_FILE = "best.npz"  # the best validation weights, when the run directory ke
 DATA_FILE = "data.json"  # {"task", "target", "features", "classes", ...}, when the run directory has it
 
 
-def require(module: str) -> ModuleType:
-    """Import an optional dependency of export, or fail with the one line that installs it."""
+@contextlib.contextmanager
+def needs_extra() -> Iterator[None]:
+    """Around the import of an optional dependency: a missing one fails with the line that installs it."""
     try:
-        return importlib.import_module(module)
-    except ImportError:
+        yield
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "a dependency").split(".")[0]
         raise NncliError(
-            f"export needs {module.split('.')[0]}, which is not installed: pip install 'nncli[export]'"
+            f"export needs {missing}, which is not installed: pip install 'nncli[export]'"
         ) from None
 
 
