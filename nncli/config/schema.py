@@ -8,6 +8,7 @@ Schema of `RunConfig`.
 from __future__ import annotations
 
 import inspect
+from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -121,7 +122,49 @@ DataConfig = _data_union()
 # --------------------------------------------------------------------------------------------- model
 
 
-class NeuronConfig(Strict):
+def _number(value: Any, where: str) -> float:
+    """A number, or a fraction written as a string ("1/2", "-3/4", "0.25")."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{where}: expected a number or a fraction like \"1/2\", got {value!r}")
+    if isinstance(value, str):
+        try:
+            return float(Fraction(value.strip()))
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(f"{where}: '{value}' is not a number or a fraction like \"1/2\"") from None
+    return float(value)
+
+
+def _values(value: Any, where: str) -> Any:
+    """Nested lists of numbers (fractions read), checked to be rectangular."""
+    if not isinstance(value, list):
+        return _number(value, where)
+    items = [_values(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    shapes = {_shape(v) for v in items}
+    if len(shapes) > 1:
+        raise ValueError(f"{where}: rows of different lengths; a parameter is a rectangular array")
+    return items
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    return (len(value), *_shape(value[0])) if isinstance(value, list) and value else ()
+
+
+class ModelCommon(Strict):
+    init_values: dict[str, Any] | None = Field(
+        None,
+        description="Parameters set by hand, by dotted name: {layers.0.weight: [[0.5, -1]], "
+        'layers.0.bias: ["1/10"]}; fractions as strings. The rest keep their initialisation.',
+    )
+
+    @field_validator("init_values")
+    @classmethod
+    def _read_values(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return {str(name): _values(v, str(name)) for name, v in value.items()}
+
+
+class NeuronConfig(ModelCommon):
     """The notes' single neuron N(x) = f(Wx + b)."""
 
     kind: Literal["neuron"] = "neuron"
@@ -131,7 +174,7 @@ class NeuronConfig(Strict):
     init: InitName = Field("default", description="Weight initialisation.")
 
 
-class MLPConfig(Strict):
+class MLPConfig(ModelCommon):
     """A multi-layer perceptron: Linear → [norm] → activation → [dropout] per hidden layer."""
 
     kind: Literal["mlp"] = "mlp"
@@ -145,7 +188,7 @@ class MLPConfig(Strict):
     init: InitName = Field("default", description="Weight initialisation.")
 
 
-class TransformerConfig(Strict):
+class TransformerConfig(ModelCommon):
     """A stack of transformer blocks over sequences (token or real-valued)."""
 
     kind: Literal["transformer"] = "transformer"
