@@ -355,6 +355,9 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: b
         extra = {"X_val": val.X, "y_val": val.y} if val is not None else {}
         title = f"{name}: {stem.replace('_', ' ')}"
         written.append(draw(predictor(run), train.X, train.y, out / f"{stem}.png", title=title, **extra))
+    from nncli.views.regpicture import run_figures  # the neurons' maps and the regularisation picture
+
+    written += run_figures(run, out, name)
     weights = {n: p.data for n, p in run.params.params.items() if p.decay}
     written.append(save_weight_histograms(weights, out / "weights.png", title=f"{name}: weights"))
     if run.config.model.kind == "transformer" and hasattr(run.model, "attention_maps"):
