@@ -135,10 +135,10 @@ def test_decision_boundary_png_is_coloured_by_the_predictor(tmp_path):
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("xor", ["curves.png", "decision_boundary.png", "weights.png"]),  # mlp, 2-D classification
+        ("xor", ["curves.png", "decision_boundary.png", "neurons.png", "weights.png"]),  # mlp, 2-D
         ("sine", ["curves.png", "fitted_curve.png", "weights.png"]),  # 1-D regression
         ("neuron", ["curves.png", "decision_boundary.png", "weights.png"]),  # the neuron model kind
-        ("l1", ["curves.png", "weights.png"]),  # 8 features: no plane
+        ("l1", ["curves.png", "regularization.png", "weights.png"]),  # 8 features: no plane; L1
     ],
 )
 def test_plot_run_writes_the_figures_that_apply(runs, tmp_path, name, expected):
@@ -152,7 +152,7 @@ def test_plot_run_writes_the_figures_that_apply(runs, tmp_path, name, expected):
 def test_plot_command_writes_into_the_run_directory(runs):
     result = runner.invoke(app, ["plot", str(runs["xor"]), "--log-y"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("wrote") == 3
+    assert result.output.count("wrote") == 4
     assert (runs["xor"] / "plots" / "decision_boundary.png").exists()
 
 

@@ -64,7 +64,7 @@ def test_report_holds_the_runs_numbers_config_and_metrics(run_dir, html_report):
 def test_report_is_self_contained(html_report):
     text = html_report.read_text(encoding="utf-8")
     sources = images(text)
-    assert len(sources) == 3  # curves, decision boundary, weights
+    assert len(sources) == 4  # curves, decision boundary, what each neuron draws, weights
     for src in sources:
         prefix = "data:image/png;base64,"
         assert src.startswith(prefix)

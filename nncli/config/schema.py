@@ -125,7 +125,7 @@ DataConfig = _data_union()
 def _number(value: Any, where: str) -> float:
     """A number, or a fraction written as a string ("1/2", "-3/4", "0.25")."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{where}: expected a number or a fraction like \"1/2\", got {value!r}")
+        raise ValueError(f'{where}: expected a number or a fraction like "1/2", got {value!r}')
     if isinstance(value, str):
         try:
             return float(Fraction(value.strip()))

@@ -6,8 +6,6 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nncli.explain.updates import fmt
-
 
 def num(v: float | None) -> str:
     return "—" if v is None else f"{v:.10g}"
@@ -71,7 +69,10 @@ def neuron_explanation(record) -> Group:
 
 def layer_table(record) -> Table:
     """The chain rule as a table: each layer's output gradient and its parameters' gradients."""
-    table = Table(title=f"{record.name}: the backward pass, layer by layer ({record.batch} examples)")
+    table = Table(
+        title=f"{record.name}: the backward pass, layer by layer, as it runs ({record.batch} examples)",
+        caption=f"largest relative error against finite differences: {record.max_rel_error:.1e}",
+    )
     for name, justify in [
         ("layer", "left"),
         ("kind", "left"),
@@ -83,7 +84,7 @@ def layer_table(record) -> Table:
         ("max rel. error vs FD", "right"),
     ]:
         table.add_column(name, justify=justify)
-    for row in record.layers:
+    for row in reversed(record.layers):
         params = row.params or [None]
         for i, p in enumerate(params):
             first = i == 0
@@ -92,7 +93,7 @@ def layer_table(record) -> Table:
                 row.kind if first else "",
                 str(row.grad_shape) if first and row.grad_shape else "",
                 num(row.grad_norm) if first and row.grad_norm is not None else "",
-                p.name if p else "",
+                p.name.removeprefix(row.name + ".") if p else "",
                 str(p.shape) if p else "",
                 f"{p.grad_norm:.6g}" if p else "",
                 f"{p.max_rel_error:.1e}" if p else "",
@@ -125,5 +126,5 @@ def collapse(record) -> Group:
 
 def _matrix(rows) -> str:
     if rows and isinstance(rows[0], list):
-        return "[" + "; ".join(" ".join(fmt(v) for v in r) for r in rows) + "]"
-    return "[" + " ".join(fmt(v) for v in rows) + "]"
+        return "[" + "; ".join(" ".join(f"{v:.6g}" for v in r) for r in rows) + "]"
+    return "[" + " ".join(f"{v:.6g}" for v in rows) + "]"
