@@ -165,3 +165,19 @@ def test_only_proximal_l1_lands_a_weight_on_exactly_zero():
     assert np.linalg.norm(record.final("L2")) < np.linalg.norm(record.final("no regularisation"))
     result = runner.invoke(app, ["explain", "--regularization"])
     assert result.exit_code == 0 and "L1 square" in result.output and "yes" in result.output
+
+
+def test_each_neuron_map_is_the_first_layers_activation_over_the_plane():
+    from nncli.explain.neurons import first_layer_maps, has_neuron_maps
+
+    cfg, _ = load_config("configs/xor.yaml")
+    run = build_run(cfg)
+    assert has_neuron_maps(run)
+    maps = first_layer_maps(run, n=5)
+    assert maps.values.shape == (16, 5, 5) and maps.layer == "layers.1"
+    xmin, xmax, ymin, ymax = maps.extent
+    raw = np.array([[xmax, ymin]])  # column 4, row 0 (row 0 at x₁ min)
+    x = run.data.standardizer(raw)
+    lin = run.model.layers[0]
+    expected = np.tanh(x @ lin.weight.data.T + lin.bias.data)[0]
+    assert maps.values[:, 0, 4] == pytest.approx(expected, rel=1e-12)

@@ -18,6 +18,12 @@ from nncli.training.build import build_run
 
 MAX_PARAMETERS = 200_000  # finite differences of a larger model take too long for a worked example
 BATCH = 8
+# one line where a layer kind differs from the notes
+NOTES_DIFFER = {
+    "LayerNorm": "the notes divide by var + ε; nncli, like PyTorch, divides by √(var + ε)",
+    "BatchNorm1d": "the notes divide by var + ε; nncli, like PyTorch, divides by √(var + ε)",
+    "MSELoss": "the notes' ∂E/∂y = −(y* − y) drops the mean's 2/n; nncli keeps it",
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class LayerTable:
     name: str
     batch: int
     layers: list[LayerRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # where the notes' forms differ, one line each
 
     @property
     def max_rel_error(self) -> float:
@@ -97,6 +104,8 @@ def layer_table(config, *, samples: int = 20, seed: int = 0) -> LayerTable:
                 params,
             )
         )
+    kinds = {type(m).__name__ for m in run.model.modules()} | {type(run.trainer.loss).__name__}
+    table.notes = sorted({NOTES_DIFFER[k] for k in kinds if k in NOTES_DIFFER})
     return table
 
 

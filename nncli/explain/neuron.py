@@ -95,8 +95,15 @@ class NeuronExplanation:
     torch_version: str | None
     steps: list[NeuronStep] = field(default_factory=list)
 
+    def largest_differences(self) -> dict[str, float | None]:
+        """The largest |engine − finite difference| and |engine − torch| over every quantity of every step."""
+        quantities = [q for s in self.steps for q in (*s.forward, *s.backward)]
+        fd = [abs(q.engine - q.fd) for q in quantities if q.fd is not None]
+        torch = [abs(q.engine - q.torch) for q in quantities if q.torch is not None]
+        return {"finite difference": max(fd, default=None), "torch": max(torch, default=None)}
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "largest_differences": self.largest_differences()}
 
 
 ACTIVATION_FORMULAS = {"sigmoid": ("1/(1 + e^−d)", "f(d)(1 − f(d))"), "identity": ("d", "1")}

@@ -31,7 +31,7 @@ def neuron_step(record, step) -> Group:
     table.add_row(Text("backward", style="bold cyan"))
     footnotes = []
     for q in step.backward:
-        mark = "*" * (len(footnotes) + 1) if q.note else ""
+        mark = "¹²³⁴"[len(footnotes)] if q.note else ""
         table.add_row(q.symbol + mark, q.formula, num(q.engine), num(q.fd), num(q.torch))
         if q.note:
             footnotes.append(Text(f"{mark} the notes' value {num(q.notes)}: {q.note}", style="dim italic"))
@@ -64,10 +64,14 @@ def neuron_explanation(record) -> Group:
         f"{record.name}: y = f(Wx + b) with f = {record.activation}, E = {record.loss}",
         style="bold underline",
     )
-    return Group(title, *(neuron_step(record, s) for s in record.steps))
+    diff = record.largest_differences()
+    check = f"largest |engine − finite difference| {diff['finite difference']:.1e}"
+    if diff["torch"] is not None:
+        check += f", |engine − PyTorch| {diff['torch']:.1e}"
+    return Group(title, *(neuron_step(record, s) for s in record.steps), Text(check, style="green"))
 
 
-def layer_table(record) -> Table:
+def layer_table(record) -> Group:
     """The chain rule as a table: each layer's output gradient and its parameters' gradients."""
     table = Table(
         title=f"{record.name}: the backward pass, layer by layer, as it runs ({record.batch} examples)",
@@ -98,7 +102,9 @@ def layer_table(record) -> Table:
                 f"{p.grad_norm:.6g}" if p else "",
                 f"{p.max_rel_error:.1e}" if p else "",
             )
-    return table
+    return Group(
+        table, *(Text(f"where the notes differ: {line}", style="dim italic") for line in record.notes)
+    )
 
 
 def collapse(record) -> Group:
