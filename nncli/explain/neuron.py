@@ -93,6 +93,7 @@ class NeuronExplanation:
     lr: float
     differs: str
     torch_version: str | None
+    standardized: bool = False  # x is the model's input: the data after standardisation
     steps: list[NeuronStep] = field(default_factory=list)
 
     def largest_differences(self) -> dict[str, float | None]:
@@ -140,6 +141,7 @@ def explain_neuron(
         lr,
         notes.differs,
         torch_version,
+        run.data.standardizer is not None,
     )
     for t in range(steps):
         out.steps.append(_one_step(run, engine_opt, notes, t + 1, sample, X, Y, torch_version))

@@ -13,17 +13,17 @@ def num(v: float | None) -> str:
 
 def neuron_step(record, step) -> Group:
     """One step as the notes write it: forward, backward (engine | finite difference | torch), update."""
+    x = ", ".join(f"{v:g}" for v in step.x)
+    which = " (standardised)" if record.standardized else ""
     head = Text(
-        f"step {step.step}: example {step.sample}, x = ({', '.join(f'{v:g}' for v in step.x)}), "
-        f"y* = {step.target:g}",
-        style="bold",
+        f"step {step.step}: example {step.sample}, x{which} = ({x}), y* = {step.target:g}", style="bold"
     )
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     table.add_column("", no_wrap=True)
     table.add_column("formula", no_wrap=True)
     table.add_column("nncli engine", justify="right")
     table.add_column("finite difference", justify="right")
-    torch_label = f"PyTorch {record.torch_version}" if record.torch_version else "PyTorch (not installed)"
+    torch_label = f"PyTorch {record.torch_version}" if record.torch_version else "PyTorch (not used)"
     table.add_column(torch_label, justify="right")
     table.add_row(Text("forward", style="bold cyan"))
     for q in step.forward:

@@ -9,6 +9,8 @@ import numpy as np
 from rich.console import Group
 from rich.table import Table
 
+from nncli.explain.neurons import first_layer_maps, has_neuron_maps
+from nncli.explain.regularization import weight_paths
 from nncli.views import plots, termviz
 
 
@@ -63,8 +65,6 @@ def save(
 def save_neurons(run, path: str | Path, *, title: str = "") -> Path:
     """Each first-layer neuron's activation over the input plane, one small panel each (2-D inputs)."""
     plt = plots.pyplot()
-    from nncli.explain.neurons import first_layer_maps
-
     maps = first_layer_maps(run)
     n = len(maps.values)
     cols = min(n, 8)
@@ -87,8 +87,6 @@ def save_neurons(run, path: str | Path, *, title: str = "") -> Path:
 def run_figures(run, out: Path, name: str) -> list[Path]:
     """`nncli plot`'s and the report's figures from this module: neurons.png for an MLP on 2-D inputs and
     regularization.png for a run with L1 or L2."""
-    from nncli.explain.neurons import has_neuron_maps
-
     written = []
     if has_neuron_maps(run):
         written.append(
@@ -96,7 +94,5 @@ def run_figures(run, out: Path, name: str) -> list[Path]:
         )
     reg = run.config.regularization
     if reg.l1 > 0 or reg.l2 > 0:
-        from nncli.explain.regularization import weight_paths
-
         written.append(save(weight_paths(), out / "regularization.png"))
     return written
