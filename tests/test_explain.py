@@ -85,7 +85,7 @@ def test_every_printed_update_is_the_engines_step_and_the_notes_formula(name):
 def test_the_cli_prints_the_worked_example_and_json():
     result = runner.invoke(app, ["explain", "--no-torch"])
     assert result.exit_code == 0, result.output
-    for text in ("a + b", "f(d)(1 − f(d))", "∂E/∂w₁", "-0.2545889363", "2/n", "0.6272944681"):
+    for text in ("a + b", "f(d)(1 − f(d))", "∂E/∂w₁", "-0.2545889363", "2/n", "0.62729447"):
         assert text in result.output
     result = runner.invoke(app, ["explain", "--json", "--steps", "2", "--optimizer", "adam", "--sample", "1"])
     assert result.exit_code == 0, result.output
@@ -181,3 +181,20 @@ def test_each_neuron_map_is_the_first_layers_activation_over_the_plane():
     lin = run.model.layers[0]
     expected = np.tanh(x @ lin.weight.data.T + lin.bias.data)[0]
     assert maps.values[:, 0, 4] == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_numbers_are_the_engines_own_a_wrong_derivative_shows(monkeypatch):
+    from nncli.engine.activations import Sigmoid
+
+    monkeypatch.setattr(Sigmoid, "df", lambda self, x, y: 1.01 * y * (1 - y))
+    q = rows(neuron.explain_neuron(default_run()).steps[0])
+    assert q["∂y/∂d"].engine == pytest.approx(1.01 * q["∂y/∂d"].fd, rel=1e-8)
+    assert q["∂E/∂w₁"].engine != pytest.approx(q["∂E/∂w₁"].fd, rel=1e-3)
+
+
+def test_the_layer_table_and_collapse_as_json():
+    result = runner.invoke(app, ["explain", "configs/circles-linear.yaml", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.output)
+    assert record["layers"]["max_rel_error"] < 1e-6 and record["collapse"]["linear_gap"] < 1e-12
+    assert [r["kind"] for r in record["layers"]["layers"]] == ["Linear", "Identity"] * 2 + ["Linear"]

@@ -94,6 +94,7 @@ class NeuronExplanation:
     differs: str
     torch_version: str | None
     standardized: bool = False  # x is the model's input: the data after standardisation
+    engine_optimizer: dict = field(default_factory=dict)  # the engine optimizer that gives the notes' form
     steps: list[NeuronStep] = field(default_factory=list)
 
     def largest_differences(self) -> dict[str, float | None]:
@@ -142,6 +143,7 @@ def explain_neuron(
         notes.differs,
         torch_version,
         run.data.standardizer is not None,
+        {"name": notes.engine, **notes.kwargs(lr)},
     )
     for t in range(steps):
         out.steps.append(_one_step(run, engine_opt, notes, t + 1, sample, X, Y, torch_version))

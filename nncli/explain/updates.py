@@ -78,7 +78,7 @@ def _rmsprop(p, g, state, lr):
         Term(
             "p",
             "p − α·G/(√v + ε)",
-            f"{fmt(p)} − {fmt(lr)}·{fmt(g)}/(√{fmt(v)} + {EPS:g})",
+            f"{fmt(p)} − {fmt(lr)}·{fmt(g)}/(√{fmt(v)} + ε)",
             p - lr * step,
             None,
         ),
@@ -92,9 +92,7 @@ def _adagrad(p, g, state, lr):
     step = g / (math.sqrt(v) + 1e-10)
     terms = [
         Term("v", "v + G²", f"{fmt(v0)} + {fmt(g)}²", v, None),
-        Term(
-            "p", "p − α·G/(√v + ε)", f"{fmt(p)} − {fmt(lr)}·{fmt(g)}/(√{fmt(v)} + 1e-10)", p - lr * step, None
-        ),
+        Term("p", "p − α·G/(√v + ε)", f"{fmt(p)} − {fmt(lr)}·{fmt(g)}/(√{fmt(v)} + ε)", p - lr * step, None),
     ]
     return terms, {"v": v}
 
@@ -108,7 +106,7 @@ def _adam(p, g, state, lr):
     terms = [
         Term("m", "β₁·m + (1 − β₁)·G", f"{b1:g}·{fmt(m0)} + {1 - b1:g}·{fmt(g)}", m, None),
         Term("v", "β₂·v + (1 − β₂)·G²", f"{b2:g}·{fmt(v0)} + {1 - b2:.3g}·{fmt(g)}²", v, None),
-        Term("p", "p − α·m/(√v + ε)", f"{fmt(p)} − {fmt(lr)}·{fmt(m)}/(√{fmt(v)} + {EPS:g})", new, None),
+        Term("p", "p − α·m/(√v + ε)", f"{fmt(p)} − {fmt(lr)}·{fmt(m)}/(√{fmt(v)} + ε)", new, None),
     ]
     return terms, {"m": m, "v": v}
 

@@ -11,6 +11,18 @@ def num(v: float | None) -> str:
     return "—" if v is None else f"{v:.10g}"
 
 
+def engine_settings(record) -> str:
+    settings = dict(record.engine_optimizer)
+    name = settings.pop("name", "")
+    return f"{name}: " + ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in settings.items()
+    )
+
+
+def short(v: float | None) -> str:
+    return "—" if v is None else f"{v:.8g}"
+
+
 def neuron_step(record, step) -> Group:
     """One step as the notes write it: forward, backward (engine | finite difference | torch), update."""
     x = ", ".join(f"{v:g}" for v in step.x)
@@ -39,7 +51,7 @@ def neuron_step(record, step) -> Group:
         head,
         table,
         *footnotes,
-        Text(f"update ({record.optimizer}, α = {record.lr:g})", style="bold cyan"),
+        Text(f"update ({record.optimizer}; the engine's {engine_settings(record)})", style="bold cyan"),
     ]
     update = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for name in ("", "the notes' formula", "with the numbers", "=", "engine"):
@@ -51,8 +63,8 @@ def neuron_step(record, step) -> Group:
             agree = term.engine is not None and abs(term.notes - term.engine) <= 1e-12 * max(
                 1.0, abs(term.engine)
             )
-            engine = Text(num(term.engine), style="green" if agree else "yellow")
-            update.add_row(term.name, term.formula, term.expression, num(term.notes), engine)
+            engine = Text(short(term.engine), style="green" if agree else "yellow")
+            update.add_row(term.name, term.formula, term.expression, short(term.notes), engine)
     lines.append(update)
     if record.differs:
         lines.append(Text(f"  where the notes differ: {record.differs}", style="dim italic"))
