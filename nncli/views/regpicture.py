@@ -14,12 +14,13 @@ from nncli.explain.regularization import weight_paths
 from nncli.views import plots, termviz
 
 
-def terminal(record, *, width: int = 64, height: int = 24) -> Group:
+def terminal(record, *, width: int = 72, height: int = 28) -> Group:
     """The contours with every path, the L1 square and the L2 circle, then where each path ended."""
     grid = np.asarray(record.grid)
-    lines = dict(record.paths)
-    lines["L2 circle"] = record.circle
-    lines["L1 square"] = record.square
+    xmin, xmax, ymin, ymax = record.extent
+    # the axes and outlines first, so that the weight paths are drawn over them
+    lines = {"w₂ = 0": [(xmin, 0.0), (xmax, 0.0)], "w₁ = 0": [(0.0, ymin), (0.0, ymax)]}
+    lines |= {"L2 circle": record.circle, "L1 square": record.square, **record.paths}
     picture = termviz.contour_map(grid, record.extent, lines, width=width, height=height)
     table = Table(
         title=f"after {record.steps} full-batch SGD steps (λ = {record.strength:g}, α = {record.lr:g})"
