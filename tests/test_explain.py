@@ -99,6 +99,7 @@ def test_the_cli_prints_the_worked_example_and_json():
         (["--sample", "4"], "--sample: choose 0..3"),
         (["--optimizer", "adma"], "(did you mean 'adam'?)"),
         (["--steps", "0"], "--steps: give at least 1"),
+        (["--set", "regularization.l2=0.1"], "the notes' unregularised step"),
         (["--set", "model.init_values={layers.0.weigth: [[1, 2]]}"], "did you mean 'layers.0.weight'"),
         (["--set", "model.init_values={layers.0.weight: [[1, 2, 3]]}"], "has shape (1, 3); the model's"),
         (["--set", "model.init_values={layers.0.bias: ['1/x']}"], "layers.0.bias[0]: '1/x' is not a number"),

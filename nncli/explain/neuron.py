@@ -130,6 +130,12 @@ def explain_neuron(
         raise NncliError(f"--sample: choose 0..{len(X) - 1} (the training examples), got {sample}")
     if steps < 1:
         raise NncliError(f"--steps: give at least 1, got {steps}")
+    reg = run.config.regularization
+    if reg.l1 > 0 or reg.l2 > 0:
+        raise NncliError(
+            "regularization: the step-by-step view is the notes' unregularised step; set l1 and l2 to 0 "
+            "(nncli explain --regularization draws what L1 and L2 do)"
+        )
     notes = NOTES_UPDATES.get(optimizer)
     lr = run.config.optimizer.lr
     engine_opt = OPTIMIZERS.get(notes.engine)(run.params, **notes.kwargs(lr))
@@ -171,7 +177,7 @@ def _one_step(run, opt, notes, t, sample, X, Y, torch_version) -> NeuronStep:
     lin.backward(np.ones((1, 1)))
     dd_dw, dd_db = W.grad[0].copy(), float(b.grad[0])
 
-    # the real step: forward and backward through the engine's layers and loss
+    # the step itself: forward and backward through the engine's layers and loss
     run.params.zero_grad()
     run.model.train()
     d = lin.forward(x)
@@ -244,27 +250,31 @@ def _one_step(run, opt, notes, t, sample, X, Y, torch_version) -> NeuronStep:
     backward.append(Quantity("∂d/∂b", "1", dd_db, fd["dd/db"], tv.get("dd/db")))
     backward.append(Quantity("∂E/∂b", "∂E/∂d · 1", grads["b"], fd["dE/db"], tv.get("dE/db")))
 
-    # the update: the engine's step, beside the notes' formulas applied entry by entry to the engine's
-    # state before the step, so that each line can be checked on its own
+    updates = _update(run, opt, notes, names, grads)
+    return NeuronStep(
+        t, sample, tuple(float(v) for v in x[0]), float(target[0]), forward, tuple(backward), updates
+    )
+
+
+def _update(run, opt, notes, names, grads) -> tuple[ParameterUpdate, ...]:
+    """The engine's step, beside the notes' formulas applied entry by entry to the engine's state before
+    the step, so that each line can be checked on its own."""
     flat = {n: run.params.slices["layers.0.weight"].start + j for j, n in enumerate(names)}
     flat["b"] = run.params.slices["layers.0.bias"].start
     before = {n: float(run.params.data[i]) for n, i in flat.items()}
     state = {n: {k: float(opt.state[v][i]) for k, v in notes.state.items()} for n, i in flat.items()}
     opt.step()
     updates = []
-    for n in [*names, "b"]:
+    for n, i in flat.items():
         terms, _ = notes.step(before[n], float(grads[n]), state[n], opt.lr)
         filled = []
         for term in terms:
-            if term.name == "p":
-                engine = float(run.params.data[flat[n]])
+            if term.name == "p":  # the new parameter value, named after the parameter
+                filled.append(dataclasses.replace(term, name=n, engine=float(run.params.data[i])))
             else:
-                engine = float(opt.state[notes.state[term.name]][flat[n]])
-            filled.append(dataclasses.replace(term, name=n if term.name == "p" else term.name, engine=engine))
+                filled.append(dataclasses.replace(term, engine=float(opt.state[notes.state[term.name]][i])))
         updates.append(ParameterUpdate(n, before[n], float(grads[n]), tuple(filled)))
-    return NeuronStep(
-        t, sample, tuple(float(v) for v in x[0]), float(target[0]), forward, tuple(backward), tuple(updates)
-    )
+    return tuple(updates)
 
 
 def _torch_values(x, W, b, target, activation, loss_name, names) -> dict[str, float]:
