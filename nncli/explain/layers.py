@@ -49,6 +49,7 @@ class LayerRow:
 class LayerTable:
     name: str
     batch: int
+    samples: int  # entries of each parameter checked by finite differences
     layers: list[LayerRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # where the notes' forms differ, one line each
 
@@ -73,7 +74,7 @@ def children(model) -> list[tuple[str, object]]:
     return list(model.named_children())
 
 
-def layer_table(config, *, samples: int = 20, seed: int = 0) -> LayerTable:
+def layer_table(config, *, samples: int = 6, seed: int = 0) -> LayerTable:
     """Backward through `config`'s model on its first examples, in float64: a row per child module."""
     run = build_run(config.model_copy(update={"dtype": "float64"}))
     check_size(run, config.name or "config")
@@ -88,7 +89,7 @@ def layer_table(config, *, samples: int = 20, seed: int = 0) -> LayerTable:
         for _, module in mods:
             del module.backward  # back to the class's method
     errors = {t.name: t.max_rel_error for t in result.tensors}
-    table = LayerTable(config.name or "model", min(BATCH, len(run.trainer.X)))
+    table = LayerTable(config.name or "model", min(BATCH, len(run.trainer.X)), samples)
     for name, module in mods:
         params = [
             ParamRow(f"{name}.{pname}", p.shape, float(np.linalg.norm(p.grad)), errors[f"{name}.{pname}"])
