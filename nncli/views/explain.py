@@ -87,7 +87,7 @@ def layer_table(record) -> Group:
     """The chain rule as a table: each layer's output gradient and its parameters' gradients."""
     table = Table(
         title=f"{record.name}: the backward pass, layer by layer, as it runs ({record.batch} examples)",
-        caption=f"largest relative error against finite differences ({record.samples} entries per parameter): "
+        caption=f"largest relative error against finite differences ({record.samples} entries a parameter): "
         f"{record.max_rel_error:.1e}",
     )
     for name, justify in [
