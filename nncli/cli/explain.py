@@ -9,6 +9,12 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import JsonOption, SetOption, console, user_errors
+from nncli.config.loading import apply_overrides, load_config, validate
+from nncli.explain import layers, neuron
+from nncli.explain.regularization import weight_paths
+from nncli.training.build import build_run
+from nncli.views import explain as view
+from nncli.views import plots, regpicture
 
 
 @user_errors
@@ -37,16 +43,9 @@ def explain(
     With the neuron (the default): the notes' forward, backward and update. With an MLP or transformer:
     the backward pass layer by layer; an all-identity MLP is multiplied out into its one linear map.
     """
-    from nncli.config.loading import load_config, validate
-    from nncli.explain import layers, neuron
-    from nncli.training.build import build_run
-    from nncli.views import explain as view
-
     if regularization:
         return _regularization(png, json_)
     if config is None:
-        from nncli.config.loading import apply_overrides
-
         cfg = validate(apply_overrides(neuron.DEFAULT_CONFIG, list(overrides or [])), "the default neuron")
         dataset = neuron.default_dataset()
     else:
@@ -74,17 +73,12 @@ def explain(
 
 
 def _regularization(png: Path | None, json_: bool) -> None:
-    from nncli.explain.regularization import weight_paths
-    from nncli.views import regpicture
-
     record = weight_paths()
     if json_:
         console.print_json(json.dumps(record.to_dict()))
     else:
         console.print(regpicture.terminal(record))
     if png is not None:
-        from nncli.views import plots
-
         plots.require_matplotlib()
         regpicture.save(record, png)
         console.print(f"saved {png}", highlight=False)

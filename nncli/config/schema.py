@@ -8,7 +8,6 @@ Schema of `RunConfig`.
 from __future__ import annotations
 
 import inspect
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -28,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from nncli.config.values import read_values
 from nncli.datasets import DATASETS
 from nncli.engine.activations import ACTIVATIONS
 from nncli.engine.layers import INITS
@@ -122,33 +122,6 @@ DataConfig = _data_union()
 # --------------------------------------------------------------------------------------------- model
 
 
-def _number(value: Any, where: str) -> float:
-    """A number, or a fraction written as a string ("1/2", "-3/4", "0.25")."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f'{where}: expected a number or a fraction like "1/2", got {value!r}')
-    if isinstance(value, str):
-        try:
-            return float(Fraction(value.strip()))
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"{where}: '{value}' is not a number or a fraction like \"1/2\"") from None
-    return float(value)
-
-
-def _values(value: Any, where: str) -> Any:
-    """Nested lists of numbers (fractions read), checked to be rectangular."""
-    if not isinstance(value, list):
-        return _number(value, where)
-    items = [_values(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    shapes = {_shape(v) for v in items}
-    if len(shapes) > 1:
-        raise ValueError(f"{where}: rows of different lengths; a parameter is a rectangular array")
-    return items
-
-
-def _shape(value: Any) -> tuple[int, ...]:
-    return (len(value), *_shape(value[0])) if isinstance(value, list) and value else ()
-
-
 class ModelCommon(Strict):
     init_values: dict[str, Any] | None = Field(
         None,
@@ -161,7 +134,7 @@ class ModelCommon(Strict):
     def _read_values(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        return {str(name): _values(v, str(name)) for name, v in value.items()}
+        return {str(name): read_values(v, str(name)) for name, v in value.items()}
 
 
 class NeuronConfig(ModelCommon):

@@ -11,7 +11,6 @@ from nncli.rundir.files import read_metrics, read_summary
 from nncli.training.predictor import predictor, view_kind
 from nncli.views import plots, regpicture
 
-
 # the picture of the data each `nncli.training.predictor.view_kind` gets: (figure function, file name)
 DATA_VIEWS = {
     "boundary": (plots.save_decision_boundary, "decision_boundary"),
