@@ -1,8 +1,8 @@
 """`nncli compare-optimizers`: one problem, one set of initial weights, several optimizers, ranked.
 
-A thin layer over `nncli.compare.plan` (plans and runs) and `nncli.compare.results` (ranking and files): it reads
-the options, shows the runs live, prints the ranked table and the loss curves (or the landscape), and
-writes the results directory.
+A thin layer over `nncli.compare.plan` (plans and runs) and `nncli.compare.results` (ranking and
+files): it reads the options, shows the runs live, prints the ranked table and the loss curves (or
+the landscape), and writes the results directory and its pictures.
 """
 
 from __future__ import annotations
@@ -88,12 +88,32 @@ def compare_optimizers(
     with board:
         results = cmp.run_plan(plan, make_executor(jobs), on_row=board.row, on_result=board.done)
     comparison = summarize(plan, results, target_loss)
-    written = write_results(comparison, directory, log_y=log_y)
+    written = write_results(comparison, directory) + _write_pictures(comparison, directory, log_y)
     if json_:
         console.print_json(json.dumps({**comparison.to_dict(), "run_dir": str(directory)}))
         return
     _print_report(comparison, log_y)
     console.print(f"results in {directory}: {', '.join(p.name for p in written)}", highlight=False)
+
+
+def _write_pictures(comparison: Comparison, directory: Path, log_y: bool) -> list[Path]:
+    """curves.png (and landscape.png) when matplotlib is installed."""
+    from nncli.views import plots
+
+    if not plots.has_matplotlib():
+        return []
+    name = comparison.plan.problem["name"]
+    written = [
+        plots.save_loss_curves(
+            comparison.curves(), directory / "curves.png", log_y=log_y, title=f"{name}: loss"
+        )
+    ]
+    if comparison.plan.problem["kind"] == "landscape":
+        grid, extent = comparison.landscape
+        written.append(
+            plots.save_landscape(grid, extent, comparison.paths(), directory / "landscape.png", title=name)
+        )
+    return written
 
 
 def _base_config(path: Path | None, overrides: list[str]):

@@ -4,7 +4,8 @@ optimizers. How the runs are ranked and written to files is in nncli.compare.res
 A comparison is a list of independent runs. Each run is a small frozen spec (a resolved config as a
 plain dict, a label and a seed); `spec.run()` trains it and returns a `RunResult`. Two specs that differ
 only in `optimizer` build identical initial parameters and see identical batches in identical order,
-because the data, the initialisation and the shuffling depend only on `config.seed` (see nncli.training.build).
+because the data, the initialisation and the shuffling depend only on `config.seed` (see
+nncli.training.build).
 An `Executor` maps runs to results in input order, in this process or in worker processes; the results
 do not depend on which.
 
@@ -29,14 +30,19 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nncli.compare.executors import Executor, SerialExecutor, make_executor
 from nncli.compare.landscapes import LANDSCAPES
-from nncli.compare.results import Comparison, RunResult, summarize
-from nncli.config.schema import OptimizerConfig, RunConfig
-from nncli.errors import ConfigError, NncliError
+from nncli.compare.records import Plan, RunResult
+from nncli.compare.results import Comparison, summarize
+from nncli.config.loading import validate
+from nncli.config.schema import RunConfig
+from nncli.config.sweep import validate_optimizer
+from nncli.engine.optimizers import OPTIMIZERS
+from nncli.errors import NncliError
 from nncli.registry import Registry, did_you_mean
+from nncli.training.build import build_run
+from nncli.training.events import StepEnd
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam")
 CURVE_POINTS = 100  # logged rows per training curve
@@ -73,22 +79,6 @@ def preset_label(section: dict) -> str:
     if section["name"] == "sgd" and section.get("momentum", 0) > 0:
         return "nesterov" if section.get("nesterov") else "momentum"
     return section["name"]
-
-
-class _OptimizerOnly(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    optimizer: OptimizerConfig
-
-
-def validate_optimizer(section: dict, source: str) -> dict:
-    """The section with every default filled in, or a ConfigError saying `source: optimizer.lr: ...`."""
-    from nncli.config.loading import format_validation_error
-
-    raw = {"optimizer": section}
-    try:
-        return _OptimizerOnly.model_validate(raw).optimizer.model_dump(mode="json")
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source, {}, raw)) from None
 
 
 def optimizer_sections(
@@ -160,10 +150,6 @@ class TrainSpec:
     config: dict
 
     def run(self, on_row: RowListener | None = None) -> RunResult:
-        from nncli.config.loading import validate
-        from nncli.training.build import build_run
-        from nncli.training.events import StepEnd
-
         trainer = build_run(validate(self.config, self.label)).trainer
         rows = [_row(trainer, 0, 0.0)]
         eval_s = 0.0  # time spent on the whole-training-set loss, left out of the run's times
@@ -203,8 +189,6 @@ class LandscapeSpec:
     steps: int
 
     def run(self, on_row: RowListener | None = None) -> RunResult:
-        from nncli.engine.optimizers import OPTIMIZERS
-
         problem = LANDSCAPES.get(self.problem)
         surface = problem.surface(self.seed)
         params = surface.params
@@ -245,19 +229,6 @@ def _call(fn: Callable[[], RunResult]) -> RunResult:
 # ---------------------------------------------------------------------------------------------- plans
 
 
-@dataclass
-class Plan:
-    """The runs of a comparison and what the report needs to know about them."""
-
-    specs: list[Spec]
-    labels: list[str]
-    seeds: list[int]
-    sections: dict[str, dict]  # label → optimizer section (lr: the base of a grid)
-    grid: bool
-    metric: str | None
-    problem: dict  # described in results.json
-
-
 def plan_training(
     config: RunConfig,
     optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
@@ -270,9 +241,6 @@ def plan_training(
     """One TrainSpec per optimizer × learning rate × seed, built from `config` with only `optimizer`
     and `seed` changed. Builds the base run once here, so a config that cannot train fails before any
     worker starts."""
-    from nncli.config.loading import validate
-    from nncli.training.build import build_run
-
     sections = optimizer_sections(optimizers, lrs or {}, config.optimizer.model_dump(mode="json"))
     raw = config.model_dump(mode="json")
     if steps is not None:
