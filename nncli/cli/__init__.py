@@ -6,7 +6,7 @@ module is one group of commands, registered here. Nothing in nncli imports this 
 
 import typer
 
-from nncli.cli import attention, compare, config, datasets, gradcheck, plot, report, runs, train
+from nncli.cli import attention, compare, config, datasets, gradcheck, plot, report, runs, sweep, train
 from nncli.cli.common import app
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect and check config files.")
@@ -23,6 +23,7 @@ app.command()(gradcheck.gradcheck)
 app.add_typer(config_app, name="config")
 app.add_typer(datasets_app, name="datasets")
 app.command("compare-optimizers")(compare.compare_optimizers)
+app.command("sweep")(sweep.sweep)
 app.command("plot")(plot.plot)
 app.command("report")(report.report)
 app.command("attention")(attention.attention)
