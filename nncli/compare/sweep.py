@@ -137,5 +137,4 @@ def _check_values(base: dict, spec: SweepSpec, source: str, lines: dict[tuple, i
         line = lines.get((section, key))
         where = f"{source}: {section}.{key}" + (f" (line {line})" if line else "")
         for value in values:
-            text = override(key, value)
-            validate(apply_overrides(base, [text]), f"{where}: {text}")
+            validate(apply_overrides(base, [override(key, value)]), f"{where} = {json.dumps(value)}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
@@ -122,8 +122,15 @@ def split_top_level(text: str) -> list[str]:
 
 
 def parse_value(text: str, source: str) -> Any:
-    """One value read as YAML, as `--set` reads it: '0.01' → 0.01, '[32, 32]' → [32, 32]."""
+    """One value read as YAML, as `--set` reads it: '0.01' → 0.01, '[32, 32]' → [32, 32]; also '1e-4',
+    which YAML 1.1 leaves a string, is the number 0.0001."""
     value, _ = _read_yaml(text, source)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return number if math.isfinite(number) else value
     return value
 
 
@@ -131,21 +138,15 @@ class SweepSpec(BaseModel):
     """What a sweep varies, how many trials it draws and how it ranks them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    grid: dict[str, list[Any]] = Field(default_factory=dict, description="key → the values to try.")
+    grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
+        default_factory=dict, description="key → the values to try (at least one)."
+    )
     random: dict[str, Distribution] = Field(default_factory=dict, description="key → a distribution.")
     samples: PositiveInt = Field(1, description="Random draws per grid point (with `random`).")
     seeds: PositiveInt = Field(1, description="Repeat every trial with seeds seed, seed+1, ...")
     sweep_seed: int = Field(0, description="Seeds the random draws: the same seed, the same trials.")
     metric: Literal[METRICS] | None = Field(None, description="Summary field that ranks the trials.")  # type: ignore[valid-type]
     mode: Literal["min", "max"] | None = Field(None, description="min or max (default: from the metric).")
-
-    @field_validator("grid")
-    @classmethod
-    def _nonempty_values(cls, grid: dict) -> dict:
-        for key, values in grid.items():
-            if not values:
-                raise ValueError(f"'{key}' has no values; give at least one")
-        return grid
 
     @field_validator("random", mode="before")
     @classmethod
