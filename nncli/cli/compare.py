@@ -102,16 +102,21 @@ def _write_pictures(comparison: Comparison, directory: Path, log_y: bool) -> lis
 
     if not plots.has_matplotlib():
         return []
-    name = comparison.plan.problem["name"]
     written = [
         plots.save_loss_curves(
-            comparison.curves(), directory / "curves.png", log_y=log_y, title=f"{name}: loss"
+            comparison.curves(), directory / "curves.png", log_y=log_y, title=chart_title(comparison)
         )
     ]
     if comparison.plan.problem["kind"] == "landscape":
         grid, extent = comparison.landscape
         written.append(
-            plots.save_landscape(grid, extent, comparison.paths(), directory / "landscape.png", title=name)
+            plots.save_landscape(
+                grid,
+                extent,
+                comparison.paths(),
+                directory / "landscape.png",
+                title=chart_title(comparison, False),
+            )
         )
     return written
 
@@ -141,8 +146,10 @@ def _print_report(comparison: Comparison, log_y: bool) -> None:
     console.print(ranked_table(comparison))
     width = max(40, min(80, console.width - 16))
     problem = comparison.plan.problem
-    title = f"{problem['name']}: loss" + (" over the training set" if problem["kind"] == "training" else "")
-    console.print(termviz.line_chart(comparison.curves(), width=width, log_y=log_y, title=title))
+    console.print(arguments_table(comparison))
+    console.print(
+        termviz.line_chart(comparison.curves(), width=width, log_y=log_y, title=chart_title(comparison))
+    )
     if problem["kind"] == "landscape":
         grid, extent = comparison.landscape
         console.print(termviz.contour_map(grid, extent, comparison.paths(), width=width))
@@ -177,6 +184,37 @@ def ranked_cells(entry: Entry, rank: int, metric: str | None) -> list[str]:
     ]
 
 
+def chart_title(comparison: Comparison, loss: bool = True) -> str:
+    """'5 optimizers on spirals: loss over the training set' (what is compared, not only the config)."""
+    problem, n = comparison.plan.problem, len(comparison.plan.labels)
+    what = f"{n} optimizer{'s' if n != 1 else ''} on {problem['name']}"
+    if not loss:
+        return what
+    return what + (": loss over the training set" if problem["kind"] == "training" else ": loss")
+
+
+def arguments_table(comparison: Comparison) -> Table:
+    """Each optimizer's arguments as it ran (at the chosen lr; the others at their defaults) and where
+    they came from."""
+    from nncli.config.sweep import validate_optimizer
+
+    table = Table(title="optimizer arguments", header_style="bold")
+    for name in ("optimizer", "arguments", "from"):
+        table.add_column(name)
+    for entry in comparison.ranking:
+        opt = entry.optimizer
+        defaults = validate_optimizer({"name": opt["name"], "lr": opt["lr"]}, entry.label)
+        args = (
+            ", ".join(
+                [f"{opt['name']}(lr={opt['lr']:.3g}"]
+                + [f"{k}={v}" for k, v in opt.items() if k not in ("name", "lr") and v != defaults.get(k)]
+            )
+            + ")"
+        )
+        table.add_row(entry.label, args, comparison.plan.sources.get(entry.label, ""))
+    return table
+
+
 def ranked_table(comparison: Comparison) -> Table:
     metric = comparison.plan.metric
     columns = ["#", "optimizer", "lr", "final loss", *([f"best val {metric}"] if metric else [])]
@@ -188,7 +226,12 @@ def ranked_table(comparison: Comparison) -> Table:
         )
     for rank, entry in enumerate(comparison.ranking, 1):
         table.add_row(*ranked_cells(entry, rank, metric))
-    notes = ["final loss: over the whole training set"]
+    landscape = comparison.plan.problem["kind"] == "landscape"
+    notes = [
+        "final loss: the surface's value at the last step"
+        if landscape
+        else "final loss: over the whole training set"
+    ]
     if comparison.target_loss is not None:
         notes.append(f"target: loss ≤ {fmt(comparison.target_loss, '.4g')}")
     if len(comparison.plan.seeds) > 1:

@@ -95,6 +95,22 @@ def optimizer_sections(
     return sections
 
 
+def section_sources(
+    labels: Sequence[str], lrs: dict[str, float], own: dict | None = None, surface_lrs: Sequence[str] = ()
+) -> dict[str, str]:
+    """Where each label's arguments come from, as optimizer_sections chose them: the config's own
+    optimizer or the preset, and the lr from --lr or from the landscape's own learning rates."""
+    sources = {}
+    for label in labels:
+        origin = "the config" if own is not None and preset_label(own) == label else "preset"
+        if label in lrs:
+            origin += ", lr from --lr"
+        elif label in surface_lrs:
+            origin += ", lr suited to the surface"
+        sources[label] = origin
+    return sources
+
+
 def check_labels(labels: Sequence[str]) -> list[str]:
     if not labels:
         raise NncliError("--optimizers: name at least one optimizer")
@@ -241,7 +257,9 @@ def plan_training(
     """One TrainSpec per optimizer × learning rate × seed, built from `config` with only `optimizer`
     and `seed` changed. Builds the base run once here, so a config that cannot train fails before any
     worker starts."""
-    sections = optimizer_sections(optimizers, lrs or {}, config.optimizer.model_dump(mode="json"))
+    own = config.optimizer.model_dump(mode="json")
+    sections = optimizer_sections(optimizers, lrs or {}, own)
+    sources = section_sources(list(sections), lrs or {}, own)
     raw = config.model_dump(mode="json")
     if steps is not None:
         raw["training"].update(steps=steps, epochs=None)
@@ -264,7 +282,7 @@ def plan_training(
         "batch_size": trainer.settings.batch_size,
         "config": {k: v for k, v in raw.items() if k != "optimizer"},  # each entry has its own
     }
-    return Plan(specs, list(sections), seed_list, sections, grid, trainer.metric_name, problem)
+    return Plan(specs, list(sections), seed_list, sections, grid, trainer.metric_name, problem, sources)
 
 
 def plan_landscape(
@@ -279,6 +297,7 @@ def plan_landscape(
     """One LandscapeSpec per optimizer (× learning rate); the problem's own learning rates by default."""
     problem = LANDSCAPES.get(name)
     labels = check_labels(optimizers)
+    sources = section_sources(labels, lrs or {}, surface_lrs=list(problem.lrs))
     lrs = {**{k: v for k, v in problem.lrs.items() if k in labels}, **(lrs or {})}
     sections = optimizer_sections(labels, lrs)
     steps = steps or problem.steps
@@ -297,7 +316,7 @@ def plan_landscape(
         "extent": list(problem.extent),
         "parameters": list(names),
     }
-    return Plan(specs, labels, [seed], sections, grid, None, described)
+    return Plan(specs, labels, [seed], sections, grid, None, described, sources)
 
 
 def run_plan(

@@ -7,7 +7,7 @@ imports the other.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,6 +22,7 @@ class Plan:
     grid: bool
     metric: str | None
     problem: dict  # described in results.json
+    sources: dict[str, str] = field(default_factory=dict)  # label → where its arguments came from
 
 
 @dataclass

@@ -135,6 +135,7 @@ class Comparison:
             "metric": self.plan.metric,
             "target_loss": self.target_loss,
             "lr_grid": self.plan.grid,
+            "optimizer_sources": self.plan.sources,
             "ranking": [e.to_dict(i + 1) for i, e in enumerate(self.ranking)],
         }
 
