@@ -21,7 +21,11 @@ from nncli.cli.common import JsonOption, SetOption, console, user_errors
 from nncli.compare import plan as cmp
 from nncli.compare.executors import make_executor
 from nncli.compare.results import Comparison, Entry, RunResult, Stat, clear_results, summarize, write_results
+from nncli.config.loading import apply_overrides, load_config, validate
+from nncli.config.sweep import validate_optimizer
 from nncli.errors import NncliError
+from nncli.rundir.directory import default_run_dir, prepare_new
+from nncli.views import plots, termviz
 from nncli.views.reporter import fmt
 
 
@@ -65,8 +69,6 @@ def compare_optimizers(
     json_: JsonOption = False,
 ) -> None:
     """Train one model under several optimizers from the same initial weights and batches, and rank them."""
-    from nncli.rundir.directory import default_run_dir, prepare_new
-
     labels = [name.strip() for name in optimizers.split(",") if name.strip()]
     lrs = cmp.parse_lrs(lr, labels)
     if landscape is not None:
@@ -98,8 +100,6 @@ def compare_optimizers(
 
 def _write_pictures(comparison: Comparison, directory: Path, log_y: bool) -> list[Path]:
     """curves.png (and landscape.png) when matplotlib is installed."""
-    from nncli.views import plots
-
     if not plots.has_matplotlib():
         return []
     written = [
@@ -122,8 +122,6 @@ def _write_pictures(comparison: Comparison, directory: Path, log_y: bool) -> lis
 
 
 def _base_config(path: Path | None, overrides: list[str]):
-    from nncli.config.loading import apply_overrides, load_config, validate
-
     if path is not None:
         return load_config(path, overrides)[0]
     return validate(apply_overrides(cmp.DEFAULT_CONFIG, overrides), "default problem")
@@ -141,8 +139,6 @@ def _headline(plan: cmp.Plan, jobs: int) -> str:
 
 
 def _print_report(comparison: Comparison, log_y: bool) -> None:
-    from nncli.views import termviz
-
     console.print(ranked_table(comparison))
     width = max(40, min(80, console.width - 16))
     problem = comparison.plan.problem
@@ -196,7 +192,6 @@ def chart_title(comparison: Comparison, loss: bool = True) -> str:
 def arguments_table(comparison: Comparison) -> Table:
     """Each optimizer's arguments as it ran (at the chosen lr; the others at their defaults) and where
     they came from."""
-    from nncli.config.sweep import validate_optimizer
 
     table = Table(title="optimizer arguments", header_style="bold")
     for name in ("optimizer", "arguments", "from"):

@@ -11,7 +11,16 @@ from typing import Annotated, Literal
 import typer
 
 from nncli.cli.common import JsonOption, SetOption, console, err_console, user_errors
+from nncli.compare.executors import import_ray, make_executor
+from nncli.compare.sweep import plan_sweep
+from nncli.compare.sweep_run import run_sweep
+from nncli.config.loading import load_config
+from nncli.config.sweep import load_spec, spec_from_options, validate_spec
 from nncli.errors import NncliError
+from nncli.rundir.directory import default_run_dir
+from nncli.views import plots
+from nncli.views.sweep import SweepBoard, ranked_table
+from nncli.views.sweep_plots import save_sweep_metric
 
 
 @user_errors
@@ -51,14 +60,6 @@ def sweep(
     json_: JsonOption = False,
 ) -> None:
     """Train many variants of one config and rank them; re-run in the same -o folder to resume."""
-    from nncli.compare.executors import import_ray, make_executor
-    from nncli.compare.sweep import plan_sweep
-    from nncli.compare.sweep_run import run_sweep
-    from nncli.config.loading import load_config
-    from nncli.config.sweep import load_spec, spec_from_options, validate_spec
-    from nncli.rundir.directory import default_run_dir
-    from nncli.views.sweep import SweepBoard, ranked_table
-
     if address is not None and backend != "ray":
         raise NncliError("--address names a Ray cluster; add --backend ray")
     _, raw = load_config(config, set_ or [])
@@ -126,11 +127,8 @@ def sweep(
 
 
 def _write_picture(outcome, directory: Path) -> list[Path]:
-    from nncli.views import plots
-
     if not plots.has_matplotlib() or not outcome.rows:
         return []
-    from nncli.views.sweep_plots import save_sweep_metric
 
     title = f"{outcome.plan.base.get('name')}: {outcome.plan.metric} of {len(outcome.rows)} trials"
     return [

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
 
+from nncli.errors import NncliError
+
 
 class Executor(Protocol):
     """Runs `fn` on every item and returns the results in input order, calling `on_result(index, result)`
@@ -77,8 +79,6 @@ def import_ray():
     try:
         import ray
     except ImportError:
-        from nncli.errors import NncliError
-
         raise NncliError("--backend ray needs Ray: pip install 'nncli[ray]'") from None
     return ray
 
