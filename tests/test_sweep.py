@@ -263,3 +263,22 @@ def test_ctrl_c_keeps_the_finished_trials_and_exits_130(config, tmp_path, monkey
     assert result.exit_code == 130
     assert "2 of 3 trials are written" in result.output.replace("\n", " ")
     assert len(sweep_run.read_rows(out)) == 2
+
+
+def test_report_makes_one_page_of_a_sweep_and_of_each_trial(config, tmp_path):
+    out = tmp_path / "sweep"
+    assert invoke(config, "--grid", "optimizer.lr=0.01,0.1", "--seeds", "2", "-o", out).exit_code == 0
+    assert (out / "metric.png").exists()
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text()
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    best = min(rows, key=lambda r: r["metric"])
+    assert "nncli sweep: tiny" in page and "4 of 4 finished" in page
+    assert page.index(f"<td>{best['trial']}</td>") < min(
+        page.index(f"<td>{r['trial']}</td>") for r in rows if r is not best
+    )
+    assert page.count("data:image/png;base64,") == 1 and (out / "best.yaml").read_text() in page
+    trial = runner.invoke(app, ["report", str(out / best["run_dir"])])
+    assert trial.exit_code == 0, trial.output
+    assert "nncli run: tiny" in (out / best["run_dir"] / "report.html").read_text()
