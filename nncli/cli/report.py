@@ -10,6 +10,8 @@ from rich.markup import escape
 
 from nncli.cli.common import RunDirArg, console, err_console, user_errors
 from nncli.cli.plot import LogYOption
+from nncli.views.report import build_report
+from nncli.views.sweep_report import build_sweep_report, is_sweep
 
 
 @user_errors
@@ -22,9 +24,6 @@ def report(
 ) -> None:
     """Write the config, summary, metrics and every plot of a run into one HTML file (images inlined);
     for a sweep folder, its ranked trials, best config and metric plot."""
-    from nncli.views.report import build_report
-    from nncli.views.sweep_report import build_sweep_report, is_sweep
-
     if is_sweep(run_dir):
         path, note = build_sweep_report(run_dir, output)
     else:
