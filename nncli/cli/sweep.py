@@ -46,7 +46,12 @@ def sweep(
     spec: Annotated[
         Path | None, typer.Option("--spec", help="A YAML sweep file: grid, random, samples, seeds, ...")
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Trials at once (local processes).")] = 1,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Trials at once: local processes, or the CPUs of in-process Ray."
+        ),
+    ] = 1,
     backend: Annotated[
         Literal["local", "ray"], typer.Option(help="local processes, or Ray tasks (nncli[ray]).")
     ] = "local",
