@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
@@ -35,14 +35,15 @@ from nncli.compare.executors import Executor, SerialExecutor, make_executor
 from nncli.compare.landscapes import LANDSCAPES
 from nncli.compare.records import Plan, RunResult
 from nncli.compare.results import Comparison, summarize
+from nncli.compare.sweep import Trial, plan_sweep
+from nncli.compare.trial import run_trial
 from nncli.config.loading import validate
 from nncli.config.schema import RunConfig
-from nncli.config.sweep import validate_optimizer
+from nncli.config.sweep import SweepSpec, validate_optimizer
 from nncli.engine.optimizers import OPTIMIZERS
 from nncli.errors import NncliError
 from nncli.registry import Registry, did_you_mean
 from nncli.training.build import build_run
-from nncli.training.events import StepEnd
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam")
 CURVE_POINTS = 100  # logged rows per training curve
@@ -158,39 +159,26 @@ RowListener = Callable[[dict], None]
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Train `config` (a resolved RunConfig as a plain dict) and log the full-training-set loss."""
+    """One optimizer's sweep trial (its resolved config as a plain dict), run by the sweep's trial
+    function with the whole-training-set loss logged."""
 
     label: str
     seed: int
     lr: float
-    config: dict
+    trial: Trial
+
+    @property
+    def config(self) -> dict:
+        return self.trial.config
 
     def run(self, on_row: RowListener | None = None) -> RunResult:
-        trainer = build_run(validate(self.config, self.label)).trainer
-        rows = [_row(trainer, 0, 0.0)]
-        eval_s = 0.0  # time spent on the whole-training-set loss, left out of the run's times
-
-        def log(event) -> None:
-            nonlocal eval_s
-            if isinstance(event, StepEnd):
-                start = time.perf_counter()
-                time_s = event.time_s - eval_s
-                rows.append(_row(trainer, event.step, time_s, event.val_loss, event.val_metric))
-                eval_s += time.perf_counter() - start
-                if on_row is not None:
-                    on_row(rows[-1])
-
-        trainer.subscribe(log)
-        state = trainer.run()
-        wall = state.elapsed_s - eval_s
-        return RunResult(self.label, self.seed, self.lr, trainer.status, state.step, wall, rows)
-
-
-def _row(trainer, step: int, time_s: float, val_loss=None, val_metric=None) -> dict:
-    if step == 0 and trainer.X_val is not None:
-        val_loss, val_metric = trainer.evaluate()
-    loss, _ = trainer.evaluate(trainer.X, trainer.y)  # eval mode: no dropout draw, no running-stat update
-    return {"step": step, "loss": loss, "val_loss": val_loss, "val_metric": val_metric, "time_s": time_s}
+        result = run_trial(self.trial, on_row)
+        if result.status == "failed":
+            raise NncliError(f"{self.label}: {result.message}")
+        steps = result.summary["steps"]
+        return RunResult(
+            self.label, self.seed, self.lr, result.status, steps, result.train_time_s, result.curve
+        )
 
 
 @dataclass(frozen=True)
@@ -254,8 +242,8 @@ def plan_training(
     steps: int | None = None,
     grid: bool = False,
 ) -> Plan:
-    """One TrainSpec per optimizer × learning rate × seed, built from `config` with only `optimizer`
-    and `seed` changed. Builds the base run once here, so a config that cannot train fails before any
+    """A sweep over `optimizer` (each label's section at each learning rate) × seeds of `config`, as one
+    TrainSpec per trial. Builds the base run once here, so a config that cannot train fails before any
     worker starts."""
     own = config.optimizer.model_dump(mode="json")
     sections = optimizer_sections(optimizers, lrs or {}, own)
@@ -266,12 +254,19 @@ def plan_training(
     trainer = build_run(validate(raw, "config")).trainer
     raw["training"]["log_every"] = max(1, trainer.settings.total_steps // CURVE_POINTS)
     seed_list = [config.seed + k for k in range(seeds)]
+    runs = [
+        (label, lr)
+        for label, section in sections.items()
+        for lr in (lr_grid(section["lr"]) if grid else [section["lr"]])
+    ]
+    optimizers = [{**sections[label], "lr": lr} for label, lr in runs]
+    sweep = plan_sweep(raw, SweepSpec(grid={"optimizer": optimizers}, seeds=seeds), "compare-optimizers")
     specs: list[Spec] = []
-    for label, section in sections.items():
-        for lr in lr_grid(section["lr"]) if grid else [section["lr"]]:
-            for seed in seed_list:
-                resolved = validate({**raw, "seed": seed, "optimizer": {**section, "lr": lr}}, label)
-                specs.append(TrainSpec(label, seed, lr, resolved.model_dump(mode="json")))
+    for trial in sweep.trials:
+        label, lr = runs[trial.index // seeds]
+        resolved = validate(trial.config, label).model_dump(mode="json")
+        seed = seed_list[trial.index % seeds]
+        specs.append(TrainSpec(label, seed, lr, replace(trial, config=resolved, train_set_curve=True)))
     data = config.data
     problem = {
         "kind": "training",

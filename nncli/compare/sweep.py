@@ -43,6 +43,9 @@ class Trial:
     overrides: tuple[str, ...]  # 'optimizer.lr=0.01', as --set takes them
     values: dict[str, Any]  # key → value, the same overrides as data
     config: dict
+    # also log the loss over the whole training set, at step 0 and every logged step (the curves of
+    # compare-optimizers), leaving its time out of the trial's training time
+    train_set_curve: bool = False
 
     @property
     def id(self) -> str:

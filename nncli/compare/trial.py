@@ -42,6 +42,8 @@ class TrialResult:
     arrays: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # init, final, checkpoint
     wall_time_s: float = 0.0
     worker: str = ""
+    train_time_s: float = 0.0  # the trainer's own time, without the whole-training-set evaluations
+    curve: list[dict] = field(default_factory=list)  # step, loss (whole training set), val_loss, ...
 
 
 def worker_name() -> str:
@@ -71,12 +73,22 @@ def run_trial(trial: Trial, on_step: Callable[[dict], None] | None = None) -> Tr
         return failed(f"{type(exc).__name__}: {exc}")
     rows: list[dict] = []
     ends: list[TrainingEnd] = []
+    trainer = run.trainer
+    curve = [curve_row(trainer, 0, 0.0)] if trial.train_set_curve else []
+    curve_s = 0.0  # time spent on the whole-training-set loss
 
     def collect(event) -> None:
+        nonlocal curve_s
         if isinstance(event, StepEnd):
             rows.append({k: _finite(v) for k, v in event.to_dict().items()})
+            if trial.train_set_curve:
+                begin = time.perf_counter()
+                curve.append(
+                    curve_row(trainer, event.step, event.time_s - curve_s, event.val_loss, event.val_metric)
+                )
+                curve_s += time.perf_counter() - begin
             if on_step is not None:
-                on_step(rows[-1])
+                on_step(curve[-1] if trial.train_set_curve else rows[-1])
         elif isinstance(event, TrainingEnd):
             ends.append(event)
 
@@ -101,4 +113,15 @@ def run_trial(trial: Trial, on_step: Callable[[dict], None] | None = None) -> Tr
         arrays,
         time.perf_counter() - start,
         worker_name(),
+        state.elapsed_s - curve_s,
+        curve,
     )
+
+
+def curve_row(trainer, step: int, time_s: float, val_loss=None, val_metric=None) -> dict:
+    """One point of a compare-optimizers curve: the loss over the whole training set, in eval mode (no
+    dropout draw, no running-statistics update, so training is not disturbed)."""
+    if step == 0 and trainer.X_val is not None:
+        val_loss, val_metric = trainer.evaluate()
+    loss, _ = trainer.evaluate(trainer.X, trainer.y)
+    return {"step": step, "loss": loss, "val_loss": val_loss, "val_metric": val_metric, "time_s": time_s}
