@@ -2,6 +2,7 @@
 local backend, failures recorded, interrupted sweeps resumed. Ray is in test_sweep_ray.py."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -282,3 +283,20 @@ def test_report_makes_one_page_of_a_sweep_and_of_each_trial(config, tmp_path):
     trial = runner.invoke(app, ["report", str(out / best["run_dir"])])
     assert trial.exit_code == 0, trial.output
     assert "nncli run: tiny" in (out / best["run_dir"] / "report.html").read_text()
+
+
+def test_compare_optimizers_is_a_sweep_over_the_optimizer_section(config):
+    from nncli.compare import plan as cmp
+
+    cfg, raw = load_config(config)
+    plan_ = cmp.plan_training(cfg, ["sgd", "adam"], seeds=2)
+    sections = [{**plan_.sections[label], "lr": plan_.sections[label]["lr"]} for label in ("sgd", "adam")]
+    sweep = plan_sweep(raw, validate_spec({"grid": {"optimizer": sections}, "seeds": 2}, "test"))
+    assert [s.trial.overrides for s in plan_.specs] == [t.overrides for t in sweep.trials]
+    assert [(s.label, s.seed) for s in plan_.specs] == [("sgd", 3), ("sgd", 4), ("adam", 3), ("adam", 4)]
+    spec = plan_.specs[3]
+    with_curve, without = run_trial(spec.trial), run_trial(replace(spec.trial, train_set_curve=False))
+    assert [r["step"] for r in with_curve.curve][:2] == [0, 1] and without.curve == []
+    for name, value in without.arrays["final"].items():  # logging the curve does not disturb training
+        np.testing.assert_array_equal(with_curve.arrays["final"][name], value)
+    assert spec.run().final_loss == with_curve.curve[-1]["loss"]

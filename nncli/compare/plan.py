@@ -1,13 +1,13 @@
 """Compare optimizers, planning and running: one model, one dataset, one set of initial weights, several
 optimizers. How the runs are ranked and written to files is in nncli.compare.results.
 
-A comparison is a list of independent runs. Each run is a small frozen spec (a resolved config as a
-plain dict, a label and a seed); `spec.run()` trains it and returns a `RunResult`. Two specs that differ
-only in `optimizer` build identical initial parameters and see identical batches in identical order,
-because the data, the initialisation and the shuffling depend only on `config.seed` (see
-nncli.training.build).
-An `Executor` maps runs to results in input order, in this process or in worker processes; the results
-do not depend on which.
+A comparison is a sweep over `optimizer` (nncli.compare.sweep): each label's section at each learning
+rate, × seeds. Each run is a small frozen spec (a label, a seed, an lr and its sweep `Trial`, whose
+config is resolved); `spec.run()` trains it with the sweep's `run_trial` and returns a `RunResult`. Two
+specs that differ only in `optimizer` build identical initial parameters and see identical batches in
+identical order, because the data, the initialisation and the shuffling depend only on `config.seed`
+(see nncli.training.build). An `Executor` maps runs to results in input order, in this process or in
+worker processes; the results do not depend on which.
 
     from nncli.compare.plan import DEFAULT_CONFIG, compare
     from nncli.config.loading import validate
