@@ -300,3 +300,33 @@ def test_compare_optimizers_is_a_sweep_over_the_optimizer_section(config):
     for name, value in without.arrays["final"].items():  # logging the curve does not disturb training
         np.testing.assert_array_equal(with_curve.arrays["final"][name], value)
     assert spec.run().final_loss == with_curve.curve[-1]["loss"]
+
+
+def test_the_live_table_shows_each_trials_state_the_metric_so_far_and_the_best(config, tmp_path):
+    from rich.console import Console
+
+    from nncli.views.sweep import SweepBoard
+
+    p = plan(config, ["optimizer.lr=0.01,0.03,0.1"])
+    console = Console(force_terminal=True, width=160, record=True)
+    board = SweepBoard(console, p, jobs=1)
+    sweep_run.open_folder(p, tmp_path / "s")
+    board.start(p.trials, 0)
+    result = run_trial(p.trials[0], lambda row: board.step(0, row))
+    board.row(sweep_run.write_trial(p, tmp_path / "s", result))
+    board.step(1, {"step": 10, "val_loss": 0.5, "train_loss": 0.6})
+    console.print(board.render())
+    text = console.export_text()
+    lines = {line.split("│")[1].strip(): line for line in text.splitlines() if line.count("│") >= 5}
+    assert "finished" in lines["0000"] and "running" in lines["0001"] and "queued" in lines["0002"]
+    assert "0.5" in lines["0001"]  # trial 1's metric so far
+    assert "best so far: trial 0000" in text and "1/3" in text
+
+
+def test_without_ray_the_ray_backend_says_how_to_install_it(config, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    result = invoke(config, "--grid", "optimizer.lr=0.01,0.1", "--backend", "ray")
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: --backend ray needs Ray: pip install 'nncli[ray]'"
