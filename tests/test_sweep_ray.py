@@ -85,6 +85,7 @@ def sweep_command(config, out, *extra) -> str:
     return f"python -m nncli sweep {config} {grid} --seeds 2 --backend ray {' '.join(extra)} -o {out} --json"
 
 
+@pytest.mark.slow
 def test_an_in_process_ray_instance_gives_the_serial_results(setup):
     config, tmp_path, ray_tmp = setup
     out = in_namespace(sweep_command(config, tmp_path / "ray", "--jobs", "2"), tmp_path, ray_tmp)
@@ -93,6 +94,7 @@ def test_an_in_process_ray_instance_gives_the_serial_results(setup):
     assert fingerprint(tmp_path / "ray") == fingerprint(tmp_path / "serial")
 
 
+@pytest.mark.slow
 def test_a_two_node_cluster_gives_the_serial_results_and_refuses_a_client_without_the_token(setup):
     config, tmp_path, ray_tmp = setup
     node = "--node-ip-address=127.0.0.1 --num-cpus=1 --disable-usage-stats"

@@ -71,7 +71,6 @@ class ProcessExecutor:
 
 # One BLAS thread per task: a trial is one CPU's work, and threads would only fight over the cores.
 TASK_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-RAY_VERSIONS = ">=2.60,<2.61"  # the range tested (pyproject's `ray` extra)
 
 
 def import_ray():

@@ -23,7 +23,7 @@ import hashlib
 import itertools
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,6 @@ class SweepPlan:
     keys: list[str]  # the swept keys, in order (seed last when seeds > 1)
     metric: str
     mode: str
-    source: dict = field(default_factory=dict)  # key → where it was given, for messages
 
     @property
     def digest(self) -> str:
