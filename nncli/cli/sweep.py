@@ -53,7 +53,8 @@ def sweep(
         ),
     ] = 1,
     backend: Annotated[
-        Literal["local", "ray"], typer.Option(help="local processes, or Ray tasks (nncli[ray]).")
+        Literal["local", "ray"],
+        typer.Option(help="local processes, or Ray tasks (pip install nncli\\[ray])."),
     ] = "local",
     address: Annotated[
         str | None, typer.Option(help="A Ray cluster's HOST:PORT (default RAY_ADDRESS, else in-process).")
