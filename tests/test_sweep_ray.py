@@ -9,9 +9,11 @@ also checks that a client without the token is refused.
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 
 import pytest
@@ -33,6 +35,8 @@ CONFIG = {
     "training": {"steps": 30, "batch_size": 16, "log_every": 10},
 }
 PORT = 6399  # the namespace has its own ports: nothing else can hold this one
+PYTHON = shlex.quote(sys.executable)  # this interpreter, and the Ray command line of its environment
+RAY = f"{PYTHON} -m ray.scripts.scripts"
 
 
 @pytest.fixture
@@ -82,7 +86,9 @@ def in_namespace(script: str, tmp_path, ray_tmp, timeout: float = 400) -> str:
 
 def sweep_command(config, out, *extra) -> str:
     grid = " ".join(f"--grid '{g}'" for g in GRID)
-    return f"python -m nncli sweep {config} {grid} --seeds 2 --backend ray {' '.join(extra)} -o {out} --json"
+    return (
+        f"{PYTHON} -m nncli sweep {config} {grid} --seeds 2 --backend ray {' '.join(extra)} -o {out} --json"
+    )
 
 
 @pytest.mark.slow
@@ -107,12 +113,12 @@ def test_a_two_node_cluster_gives_the_serial_results_and_refuses_a_client_withou
         "    print('refused:', type(exc).__name__)\n"
     )
     script = (
-        "trap 'ray stop --force >/dev/null 2>&1' EXIT INT TERM; "
-        "ray get-auth-token --generate >/dev/null; "
-        f"ray start --head --port={PORT} --include-dashboard=false {node} >/dev/null; "
-        f"ray start --address=127.0.0.1:{PORT} {node} >/dev/null; "
+        f"trap '{RAY} stop --force >/dev/null 2>&1' EXIT INT TERM; "
+        f"{RAY} get-auth-token --generate >/dev/null; "
+        f"{RAY} start --head --port={PORT} --include-dashboard=false {node} >/dev/null; "
+        f"{RAY} start --address=127.0.0.1:{PORT} {node} >/dev/null; "
         f"{sweep_command(config, tmp_path / 'cluster', '--address', f'127.0.0.1:{PORT}')} > sweep.json; "
-        f'RAY_AUTH_MODE=disabled python -c "{no_token}"'
+        f'RAY_AUTH_MODE=disabled {PYTHON} -c "{no_token}"'
     )
     out = in_namespace(script, tmp_path, ray_tmp)
     assert "refused:" in out and "CONNECTED WITHOUT TOKEN" not in out
