@@ -17,6 +17,7 @@ from nncli.cli import (
     plot,
     report,
     runs,
+    sweep,
     train,
 )
 from nncli.cli.common import app
@@ -35,6 +36,7 @@ app.command()(gradcheck.gradcheck)
 app.add_typer(config_app, name="config")
 app.add_typer(datasets_app, name="datasets")
 app.command("compare-optimizers")(compare.compare_optimizers)
+app.command("sweep")(sweep.sweep)
 app.command("plot")(plot.plot)
 app.command("report")(report.report)
 app.command("attention")(attention.attention)
