@@ -41,8 +41,8 @@ from nncli.config.loading import validate
 from nncli.config.schema import RunConfig
 from nncli.config.sweep import SweepSpec, validate_optimizer
 from nncli.engine.optimizers import OPTIMIZERS
-from nncli.errors import NncliError
-from nncli.registry import Registry, did_you_mean
+from nncli.errors import NncliError, did_you_mean
+from nncli.registry import Registry
 from nncli.training.build import build_run
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam")

@@ -27,7 +27,7 @@ from nncli.compare.sweep import SweepPlan, Trial
 from nncli.compare.trial import TrialResult, run_trial
 from nncli.config.loading import dump_config, validate
 from nncli.errors import NncliError
-from nncli.rundir.checkpoint import save_npz
+from nncli.fileio import save_npz
 from nncli.rundir.directory import append_line
 
 MANIFEST, ROWS, CSV, BEST = "sweep.json", "results.jsonl", "results.csv", "best.yaml"
