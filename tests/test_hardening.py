@@ -105,6 +105,12 @@ def edit_meta(arrays: dict, **changes) -> dict:
 
 
 def resume(run: Path) -> list:
+    """`train --resume` of `run`, first made a stopped run (a finished one is refused as finished): its
+    config asks for twice the steps and its summary says interrupted."""
+    if (run / "summary.json").is_file():
+        _edit_config(run, "epochs: 2", "epochs: 4")
+        summary = json.loads((run / "summary.json").read_text())
+        (run / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
     return ["train", "--resume", run, "-q"]
 
 
@@ -272,7 +278,7 @@ BAD_INPUTS = [
     (
         "resume: step past the end",
         lambda t, r: resume(edit_checkpoint(r, t, lambda a: edit_meta(a, step=10**6))),
-        ["checkpoint.npz", "step 1000000", "outside this run's 0..10 steps"],
+        ["checkpoint.npz", "step 1000000", "outside this run's 0..20 steps"],
     ),
     (
         "resume: optimizer state of another optimizer",

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, console, user_errors
+from nncli.cli.common import JsonOption, OverwriteOption, console, echo, user_errors
 from nncli.errors import NncliError
 
 
@@ -54,15 +54,18 @@ def datasets_export(
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="A dataset parameter: key=value.")
     ] = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Write a bundled dataset to a .csv or .npz file."""
     from nncli.config.loading import parse_override, validate
     from nncli.config.schema import RunConfig
     from nncli.datasets import save_file
+    from nncli.rundir.outputs import check_output
     from nncli.training.build import load_dataset
 
     if output.suffix.lower() not in (".csv", ".npz"):
         raise NncliError(f"--output: write a .csv or .npz file, not '{output.suffix or output.name}'")
+    check_output(output, overwrite=overwrite, option="--output")
     data: dict = {"dataset": name, "samples": samples, "validation": 0.0}
     if noise is not None:
         data["noise"] = noise
@@ -72,4 +75,4 @@ def datasets_export(
     cfg: RunConfig = validate({"data": data, "seed": seed, "training": {"steps": 1}}, "datasets export")
     ds = load_dataset(cfg)
     save_file(ds, output)
-    console.print(f"wrote {ds.X.shape[0]} samples of {name} to {output}")
+    echo(f"wrote {ds.X.shape[0]} samples of {name} to {output}")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, RunDirArg, console, user_errors
+from nncli.cli.common import JsonOption, OverwriteOption, RunDirArg, console, echo, user_errors
 
 
 @user_errors
@@ -48,9 +48,10 @@ def predict(
         Path, typer.Argument(help="A .csv (feature columns, header row) or .npz (X) file.")
     ],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (.csv).")] = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Write a trained run's predictions for new inputs."""
     from nncli.rundir.predict import predict_file
 
-    path = predict_file(run_dir, input_file, output)
-    console.print(f"predictions written to {path}")
+    path = predict_file(run_dir, input_file, output, overwrite=overwrite)
+    echo(f"predictions written to {path}")

@@ -15,6 +15,7 @@ from nncli.errors import DataError
 from nncli.fileio import atomic_write_text
 from nncli.rundir.checkpoint import load_npz
 from nncli.rundir.directory import load_trained
+from nncli.rundir.outputs import check_output
 from nncli.training.build import Run, loss_targets, model_inputs
 
 
@@ -101,19 +102,18 @@ def evaluation_data(run: Run, path: Path) -> tuple[np.ndarray, np.ndarray]:
     return model_inputs(run.data, ds.X, dtype), loss_targets(ds.y, run.loss_name, dtype)
 
 
-def output_path(output: Path | None, run_dir: Path) -> Path:
-    """Where predictions go (default run_dir/predictions.csv); checked before any work is done."""
+def output_path(output: Path | None, run_dir: Path, input_file: Path, overwrite: bool = False) -> Path:
+    """Where predictions go (default run_dir/predictions.csv); checked before any work is done: never a
+    run's own file or the input, an existing file only with `overwrite`."""
     output = Path(output) if output is not None else Path(run_dir) / "predictions.csv"
-    if output.is_dir():
-        raise DataError(f"{output}: is a folder; give a file name for --output")
-    if not output.parent.is_dir():
-        raise DataError(f"{output}: the folder {output.parent} does not exist")
-    return output
+    return check_output(output, inputs=[input_file], overwrite=overwrite, option="--output")
 
 
-def predict_file(run_dir: Path, input_file: Path, output: Path | None = None) -> Path:
+def predict_file(
+    run_dir: Path, input_file: Path, output: Path | None = None, *, overwrite: bool = False
+) -> Path:
     """Write a trained run's predictions for the inputs in `input_file` as CSV; returns the path."""
-    output = output_path(output, run_dir)
+    output = output_path(output, run_dir, input_file, overwrite)
     run = load_trained(run_dir)
     X = model_inputs(run.data, read_inputs(input_file, run), run.params.dtype)
     out = run.trainer.predict(X)

@@ -86,6 +86,7 @@ class Trainer:
         self.state = TrainState()
         self.listeners: list[Listener] = []
         self.stop_requested: str | None = None  # set to "interrupted" by a signal handler
+        self.finishing = False  # the loop is over; the final checkpoint and summary are being written
         n = X.shape[0]
         self.steps_per_epoch = n // settings.batch_size + (n % settings.batch_size > 1)
         self._perm_epoch = -1
@@ -165,7 +166,11 @@ class Trainer:
         start_time = time.perf_counter() - st.elapsed_s
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
             status, message = self._loop(start_time)
-        if status != "diverged":
+        self.finishing = True
+        # a diverged step changed nothing (its update is skipped), so the parameters and optimizer state
+        # are those of the last good step: kept as the checkpoint while they are finite, to inspect or to
+        # resume with a lower learning rate
+        if status != "diverged" or self._state_is_finite():
             self.emit(CheckpointDue(st.step))
         self.emit(TrainingEnd(st.step, status, message))
         self.status = status
@@ -216,6 +221,11 @@ class Trainer:
             if s.checkpoint_every and st.step % s.checkpoint_every == 0 and not done:
                 self.emit(CheckpointDue(st.step))
         return status, message
+
+    def _state_is_finite(self) -> bool:
+        arrays = [self.params.data, *self.optimizer.state_dict().values()]
+        arrays += [v for _, v in self.model.named_buffers()]
+        return all(np.all(np.isfinite(a)) for a in map(np.asarray, arrays) if a.dtype.kind == "f")
 
     def _evaluate_and_track(self) -> bool:
         """Evaluate, track the best val_loss; True when early stopping says stop."""

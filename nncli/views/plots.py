@@ -9,7 +9,6 @@ matches the terminal picture of the same run.
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from nncli.errors import CheckpointError, NncliError
+from nncli.fileio import atomic_write
+from nncli.rundir.outputs import check_output, check_output_folder
+from nncli.rundir.records import read_metrics as load_metrics
+from nncli.rundir.records import read_summary
 from nncli.views import termviz
 
 INSTALL_HINT = "plotting needs matplotlib: pip install 'nncli[plot]'"
@@ -50,8 +53,10 @@ def rgb(i: int) -> tuple[float, float, float]:
 def save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    pyplot().close(fig)
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=DPI, bbox_inches="tight"))
+    finally:
+        pyplot().close(fig)
     return path
 
 
@@ -326,28 +331,6 @@ def save_attention_maps(
 # ---------------------------------------------------------------------------------------------- a run
 
 
-def load_metrics(run_dir: str | Path) -> list[dict]:
-    """The rows of a run's metrics.jsonl (a torn last line is skipped)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
-
-
-def read_summary(run_dir: str | Path) -> dict:
-    """A run's summary.json, or {} while it has none (a run still training, or killed)."""
-    path = Path(run_dir) / "summary.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except json.JSONDecodeError:
-        return {}
-
-
 def load_run(run_dir: str | Path):
     """The run of a run directory: trained parameters when it has them, else as initialised (None)."""
     from nncli.rundir.directory import load_trained
@@ -370,9 +353,12 @@ DATA_VIEWS = {
 }
 
 
-def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: bool = False) -> list[Path]:
+def plot_run(
+    run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: bool = False, overwrite: bool = False
+) -> list[Path]:
     """Every figure that applies to a run: curves.png, then decision_boundary.png or fitted_curve.png,
-    weights.png and, for transformers, attention.png. Returns the paths written (default RUN_DIR/plots)."""
+    weights.png and, for transformers, attention.png. Returns the paths written (default RUN_DIR/plots).
+    Every target is checked before the first is drawn: existing PNGs are replaced only with `overwrite`."""
     from nncli.views.liveplot import predictor, view_kind
 
     require_matplotlib()
@@ -382,11 +368,19 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: b
     name = run_dir.name
     metric = run.trainer.metric_name if run is not None else read_summary(run_dir).get("metric", "metric")
     rows = load_metrics(run_dir)
+    kind = view_kind(run) if run is not None else None
+    names = ["curves.png"]
+    if run is not None:
+        names += [f"{DATA_VIEWS[kind][1]}.png"] if kind is not None else []
+        names += ["weights.png"]
+        names += ["attention.png"] if _draws_attention(run) else []
+    check_output_folder(out)
+    for target in names:
+        check_output(out / target, overwrite=overwrite)
     written = [save_training_curves(rows, metric, out / "curves.png", log_y=log_y, title=name)]
     if run is None:  # diverged before any parameters were saved: the curves are all there is
         return written
     train, val = run.data.train, run.data.val
-    kind = view_kind(run)
     if kind is not None:
         draw, stem = DATA_VIEWS[kind]
         extra = {"X_val": val.X, "y_val": val.y} if val is not None else {}
@@ -394,11 +388,15 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: b
         written.append(draw(predictor(run), train.X, train.y, out / f"{stem}.png", title=title, **extra))
     weights = {n: p.data for n, p in run.params.params.items() if p.decay}
     written.append(save_weight_histograms(weights, out / "weights.png", title=f"{name}: weights"))
-    if run.config.model.kind == "transformer" and hasattr(run.model, "attention_maps"):
+    if _draws_attention(run):
         written.append(
             save_run_attention(run, out / "attention.png", title=f"{name}: attention, validation sample 0")
         )
     return written
+
+
+def _draws_attention(run) -> bool:
+    return run.config.model.kind == "transformer" and hasattr(run.model, "attention_maps")
 
 
 def save_run_attention(run, path: Path, *, title: str = "") -> Path:
