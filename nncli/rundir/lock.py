@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from nncli.errors import CheckpointError
@@ -70,8 +71,14 @@ class RunLock:
 
 
 def _read_pid(fd: int) -> int | None:
-    try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip()
-        return int(text) if text.isdigit() else None
-    except (OSError, UnicodeDecodeError):
-        return None
+    """The holder's PID; it writes it just after locking, so a writer that lost a race by microseconds
+    waits for it a little (at most half a second) rather than name nobody."""
+    for _ in range(100):
+        try:
+            text = os.pread(fd, 32, 0).decode("ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if text.isdigit():
+            return int(text)
+        time.sleep(0.005)
+    return None
