@@ -62,8 +62,11 @@ def split_arrays(arrays: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
 
 
 def check_finite(arrays: dict[str, np.ndarray], source: str, what: str) -> None:
-    """Refuse NaN or infinite values: nncli never saves them, so the file was damaged or edited."""
+    """Refuse values that are not real numbers, and NaN or infinite ones: nncli never saves them, so the
+    file was damaged or edited (a complex array would otherwise lose its imaginary part unseen)."""
     for name, value in arrays.items():
+        if value.dtype.kind not in "biuf":
+            raise CheckpointError(f"{source}: {what} '{name}' holds {value.dtype} values, not real numbers")
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise CheckpointError(f"{source}: {what} '{name}' holds NaN or infinite values")
 

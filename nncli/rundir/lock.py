@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from nncli.errors import CheckpointError
+from nncli.fileio import describe
 
 LOCK_NAME = ".nncli.lock"
 
@@ -36,7 +37,7 @@ class RunLock:
             try:
                 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             except OSError as exc:
-                raise CheckpointError(f"{path}: cannot create the run's lock file: {exc.strerror}") from None
+                raise CheckpointError(f"{path}: cannot create the run's lock file: {describe(exc)}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

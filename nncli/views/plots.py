@@ -366,7 +366,8 @@ def plot_run(
     run = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "plots"
     name = run_dir.name
-    metric = run.trainer.metric_name if run is not None else read_summary(run_dir).get("metric", "metric")
+    summary = read_summary(run_dir)  # read (and checked) even when the run supplies the metric's name
+    metric = run.trainer.metric_name if run is not None else summary.get("metric", "metric")
     rows = load_metrics(run_dir)
     kind = view_kind(run) if run is not None else None
     names = ["curves.png"]
