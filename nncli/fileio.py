@@ -1,18 +1,23 @@
 """Atomic file writes: a reader, or a crash, sees the old file or the new one, never half of one. File
-system faults (disk full, read-only, permission denied, odd paths) become one message naming the path."""
+system faults (disk full, read-only, permission denied, odd paths) become one message naming the path.
+And the one safe reader of .npz archives, for data files, parameter files and checkpoints alike."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import glob
+import math
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
-from nncli.errors import FileSystemError, visible
+import numpy as np
+
+from nncli.errors import FileSystemError, NncliError, excerpt, visible
 
 TMP_SUFFIX = ".tmp"
 
@@ -89,3 +94,78 @@ def leftover_temporaries(path: str | Path, names: Iterable[str]) -> list[Path]:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+# ---------------------------------------------------------------------------------------------- .npz
+
+
+def available_memory() -> int:
+    """Bytes of memory this process can still count on (MemAvailable; total memory where unknown)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/meminfo") as f:
+            line = next(line for line in f if line.startswith("MemAvailable:"))
+            return int(line.split()[1]) * 1024
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def read_npz(path: str | Path, what: str, error: type[NncliError]) -> dict[str, np.ndarray]:
+    """Every array of an .npz archive, read member by member without ever unpickling: a missing,
+    truncated or foreign file, a member that is not a .npy array (raw pickle bytes), one holding Python
+    objects, one shorter than its header promises, or arrays larger than the memory left (a zip bomb)
+    raise `error` naming the file and the member, before the array is allocated."""
+    path = Path(path)
+    shown = visible(path)
+    if not path.exists():
+        raise error(f"{shown}: no such {what}")
+    if not path.is_file():
+        raise error(f"{shown}: is not a file; expected an .npz {what}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            total = sum(m.file_size for m in members)
+            if total > available_memory():
+                raise error(
+                    f"{shown}: its arrays would take {total / 2**30:,.1f} GiB once decompressed, more than "
+                    f"the memory left ({available_memory() / 2**30:,.1f} GiB); is it a zip bomb?"
+                )
+            return {_array_name(m): _read_member(archive, m, shown, error) for m in members}
+    except zipfile.BadZipFile:
+        with contextlib.suppress(OSError):
+            if path.read_bytes()[:6] == np.lib.format.MAGIC_PREFIX:
+                raise error(f"{shown}: holds a single .npy array, not an .npz archive") from None
+        raise error(f"{shown}: not a readable {what}: truncated, or not an .npz archive") from None
+    except OSError as exc:
+        raise fault(exc, "reading", path) from None
+
+
+def _array_name(member: zipfile.ZipInfo) -> str:
+    return member.filename[:-4] if member.filename.endswith(".npy") else member.filename
+
+
+def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, shown: str, error) -> np.ndarray:
+    name = excerpt(_array_name(member))
+    where = f"{shown}: array '{name}'"
+    try:
+        with archive.open(member) as f:
+            head = f.read(6)
+            if head[:1] == b"\x80":
+                raise error(f"{where} is raw pickle bytes, not a .npy array; nncli never unpickles")
+            if head != np.lib.format.MAGIC_PREFIX:
+                raise error(f"{where} is not a .npy array (it starts {excerpt(repr(head))})")
+            f.seek(0)
+            version = np.lib.format.read_magic(f)
+            fmt = np.lib.format
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+            if dtype.hasobject:
+                raise error(f"{where} holds Python objects (a pickle), which nncli never loads")
+            expected = math.prod(shape) * dtype.itemsize
+            if member.file_size - f.tell() < expected:
+                raise error(
+                    f"{where} is truncated: its header promises {expected:,} bytes of data, the archive "
+                    f"holds {member.file_size - f.tell():,}"
+                )
+        with archive.open(member) as f:
+            return np.lib.format.read_array(f, allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+        raise error(f"{where} cannot be read: {excerpt(exc, 120)}") from None

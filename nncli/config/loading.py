@@ -11,16 +11,19 @@ import yaml
 from pydantic import ValidationError
 
 from nncli.config.schema import RunConfig
-from nncli.errors import ConfigError
+from nncli.errors import ConfigError, excerpt
 
 
 class _LineLoader(yaml.SafeLoader):
     """SafeLoader (never constructs Python objects) that remembers the line of every mapping key."""
 
 
+MAX_PROBLEMS = 10  # validation problems listed; a file that is not a config would list one per line
 MAX_CONFIG_BYTES = 1 << 20  # a config is a small text file; /dev/zero or a data file given by mistake is not
 MAX_YAML_VALUES = 100_000  # values after expanding aliases: stops a "billion laughs" file early
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+MAX_INT_CHARS = 100  # an integer this long is a mistake, and Python refuses to parse one of 4,300 digits
 _SAFE_TAGS = frozenset({_MERGE_TAG, *(t for t in _LineLoader.yaml_constructors if t is not None)})
 
 
@@ -87,6 +90,8 @@ def _check_nodes(root: yaml.Node, source: str) -> dict[tuple, int]:
             fail(node, "an alias refers to a value that contains it; a config cannot contain itself")
         if key in sizes:
             return sizes[key]
+        if node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
+            fail(node, f"a number of {len(node.value):,} digits; no setting takes more than {MAX_INT_CHARS}")
         if node.tag not in _SAFE_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             fail(node, f"the tag {tag} is not allowed; nncli reads plain YAML and never constructs objects")
@@ -98,7 +103,10 @@ def _check_nodes(root: yaml.Node, source: str) -> dict[tuple, int]:
                 line = k.start_mark.line + 1
                 if k.tag != _MERGE_TAG and isinstance(k, yaml.ScalarNode):
                     if k.value in first:
-                        fail(k, f"the key '{k.value}' appears twice (lines {first[k.value]} and {line})")
+                        fail(
+                            k,
+                            f"the key '{excerpt(k.value)}' appears twice (lines {first[k.value]} and {line})",
+                        )
                     first[k.value] = line
                 p = (*path, k.value) if isinstance(k, yaml.ScalarNode) else path
                 lines.setdefault(p, line)
@@ -167,11 +175,13 @@ def _deep_copy(value: Any) -> Any:
 def format_validation_error(
     exc: ValidationError, source: str, lines: dict[tuple, int], raw: Any = None
 ) -> str:
-    """One line per problem: `source: field.path (line N): message`."""
+    """One line per problem: `source: field.path (line N): message`, at most MAX_PROBLEMS of them. Keys
+    are quoted as short excerpts: a file that is not a config (/etc/shadow) must not be echoed."""
     out = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:MAX_PROBLEMS]:
         loc = user_path(err["loc"], raw)
-        path = ".".join(str(p) for p in loc) or "(top level)"
+        path = ".".join(excerpt(p) for p in loc) or "(top level)"
         line = _line_for(loc, lines)
         where = f" (line {line})" if line else ""
         msg = err["msg"]
@@ -180,6 +190,8 @@ def format_validation_error(
         elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             msg = _tag_message(err.get("ctx", {}), path)
         out.append(f"{source}: {path}{where}: {msg}")
+    if len(errors) > MAX_PROBLEMS:
+        out.append(f"{source}: ... and {len(errors) - MAX_PROBLEMS} more problems")
     return "\n".join(out)
 
 
@@ -189,7 +201,7 @@ def _tag_message(ctx: dict, path: str) -> str:
     key = ctx.get("discriminator", "kind").strip("'")
     if key.endswith("()"):  # the data section: a bundled dataset or a file path
         key = "dataset" if ctx.get("tag") else "dataset' or 'path"
-    tag = str(ctx.get("tag", ""))
+    tag = excerpt(ctx.get("tag", ""))
     expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
     if not tag:
         return f"missing '{key}'" + (f"; choose from: {', '.join(expected)}" if expected else "")
@@ -252,7 +264,10 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> tuple[RunConfig,
         )
     raw = apply_overrides(raw, list(overrides))
     raw.setdefault("name", path.stem)
-    raw = resolve_data_path(raw, path.parent)
+    try:
+        raw = resolve_data_path(raw, path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return validate(raw, str(path), lines), raw
 
 

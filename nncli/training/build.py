@@ -19,7 +19,7 @@ from nncli.engine.optimizers import OPTIMIZERS
 from nncli.engine.parameters import ParameterBuffer
 from nncli.engine.regularizers import L1, L2
 from nncli.engine.schedules import SCHEDULES
-from nncli.errors import ConfigError
+from nncli.errors import ConfigError, excerpt
 from nncli.training.trainer import LoopSettings, Trainer
 
 # Independent streams from one seed: data, parameter init (then dropout), batch order.
@@ -273,11 +273,19 @@ def count_sparse(params: ParameterBuffer, relative: float = 1e-3) -> dict[str, i
 
 
 def resolve_data_path(raw: dict, base: Path) -> dict:
-    """Make a relative `data.path` relative to the config file's folder."""
+    """Make a relative `data.path` relative to the config file's folder; a path no file system can
+    take (a NUL byte, an unknown ~user, a loop of symbolic links) is a ConfigError naming it."""
     data = raw.get("data")
     if isinstance(data, dict) and isinstance(data.get("path"), str):
-        path = Path(data["path"]).expanduser()
-        if not path.is_absolute():
-            data = {**data, "path": str((base / path).resolve())}
-            raw = {**raw, "data": data}
+        shown = excerpt(data["path"], 200)
+        if "\x00" in data["path"]:
+            raise ConfigError(f"data.path: the path '{shown}' holds a NUL byte")
+        try:
+            path = Path(data["path"]).expanduser()
+            if not path.is_absolute():
+                data = {**data, "path": str((base / path).resolve())}
+                raw = {**raw, "data": data}
+        except RuntimeError as exc:  # pathlib's words for an unknown ~user and a symlink loop
+            what = "names an unknown user's home" if "home" in str(exc) else "is a loop of symbolic links"
+            raise ConfigError(f"data.path: the path '{shown}' {what}") from None
     return raw
