@@ -618,9 +618,10 @@ def test_a_negative_seed_is_a_config_error(tmp_path):
 
 
 def test_a_dataset_too_large_for_memory_is_a_user_error(tmp_path):
-    config = write(tmp_path / "c.yaml", GOOD.replace("samples: 100", "samples: 100000000000"))
+    config = write(tmp_path / "c.yaml", GOOD.replace("samples: 100", "samples: 2000000000"))
     result = invoke("train", config, "--out", tmp_path / "o")
-    assert result.exit_code == 2 and "memory" in result.output
+    assert result.exit_code == 2 and "data.samples: 2,000,000,000 samples of xor" in result.output
+    assert "of memory" in result.output and "use fewer samples" in result.output
 
 
 def test_a_growing_schedule_diverges_instead_of_crashing(tmp_path):

@@ -20,6 +20,7 @@ from nncli.engine.parameters import ParameterBuffer
 from nncli.engine.regularizers import L1, L2
 from nncli.engine.schedules import SCHEDULES
 from nncli.errors import ConfigError, excerpt
+from nncli.training import limits
 from nncli.training.trainer import LoopSettings, Trainer
 
 # Independent streams from one seed: data, parameter init (then dropout), batch order.
@@ -68,8 +69,12 @@ def load_dataset(config: RunConfig) -> Dataset:
     data = config.data
     if isinstance(data, FileData):
         return load_file(data.path, target=data.target)
-    params = data.model_dump(exclude={"dataset", "samples", "noise", "validation", "standardize"})
-    return generate(data.dataset, samples=data.samples, noise=data.noise, seed=config.seed, **params)
+    limits.check_generated_size(config)
+    params = limits.generator_params(data)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+        dataset = generate(data.dataset, samples=data.samples, noise=data.noise, seed=config.seed, **params)
+    limits.check_finite_data(dataset, config)
+    return dataset
 
 
 def build_data(config: RunConfig, dataset: Dataset | None = None) -> Data:
@@ -81,7 +86,10 @@ def build_data(config: RunConfig, dataset: Dataset | None = None) -> Data:
         train, val = dataset, None
     standardizer = None
     if config.data.standardize and np.issubdtype(train.X.dtype, np.floating):
-        standardizer = Standardizer.fit(train.X.reshape(-1, train.X.shape[-1]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            standardizer = Standardizer.fit(train.X.reshape(-1, train.X.shape[-1]))
+        source = excerpt(getattr(config.data, "path", None) or f"data.dataset {train.name}", 200)
+        limits.check_standardizable(train, standardizer.mean, standardizer.std, source)
     return Data(train, val, standardizer)
 
 
@@ -220,6 +228,7 @@ def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
     loss_kwargs = config.loss.model_dump(exclude={"name"}) if config.loss is not None else {}
     loss = LOSSES.get(loss_name)(**loss_kwargs)
     model_rng = np.random.default_rng([config.seed, MODEL_STREAM])
+    limits.check_model_size(config, train, output_features(train, loss_name))
     model = build_model(config, train, loss_name, model_rng)
     params = ParameterBuffer(model.named_parameters())
     skip_data_gradient(model)
