@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from nncli.datasets import load_file
-from nncli.datasets.files import parse_numbers, read_rows
+from nncli.datasets.files import column_list, parse_numbers, read_rows
 from nncli.errors import DataError
 from nncli.fileio import atomic_write_text
 from nncli.rundir.checkpoint import load_npz
@@ -74,8 +74,8 @@ def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
         columns = [i for i, name in enumerate(header) if name != train.target_name]
     else:
         raise DataError(
-            f"{path}: has the columns {', '.join(header)}; the model takes {n} inputs"
-            + (f" ({', '.join(names)})" if names else "")
+            f"{path}: has the columns {column_list(header)}; the model takes {n} inputs"
+            + (f" ({column_list(names)})" if names else "")
         )
     for line, row in zip(lines[1:], rows[1:]):
         if len(row) != len(header):
