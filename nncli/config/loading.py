@@ -4,6 +4,7 @@ turned into one `field.path (line N): message` per problem."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import yaml
 from pydantic import ValidationError
 
 from nncli.config.schema import RunConfig
-from nncli.errors import ConfigError, excerpt
+from nncli.datasets import generate
+from nncli.errors import ConfigError, DataError, excerpt
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -303,7 +305,32 @@ def validate(raw: dict, source: str = "config", lines: dict | None = None) -> Ru
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, lines or {}, raw)) from None
     _check_finite(config.model_dump(), (), source, lines or {})
+    _check_dataset_params(config, source, lines or {})
     return config
+
+
+TRIAL_SAMPLES = 64  # samples drawn to check a generated dataset's parameters at validation
+
+
+def _check_dataset_params(config: RunConfig, source: str, lines: dict[tuple, int]) -> None:
+    """Draw a few samples so that a generator's own range check (spirals' `arms: 1`) is reported like
+    any other config error: the file, the field path and its line."""
+    data = config.data
+    if not hasattr(data, "dataset"):
+        return
+    params = data.model_dump(exclude={"dataset", "samples", "noise", "validation", "standardize"})
+    try:
+        generate(data.dataset, samples=min(data.samples, TRIAL_SAMPLES), noise=data.noise, seed=0, **params)
+    except DataError as exc:
+        problem = str(exc).split(": ", 1)[-1]
+        field = next((p for p in [*params, "noise"] if re.match(rf"{p}\b", problem)), None)
+        if field is None and data.samples > TRIAL_SAMPLES:
+            return  # about the trial's sample count, not the config's
+        path = ("data", field) if field else ("data",)
+        line = _line_for(list(path), lines)
+        raise ConfigError(
+            f"{source}: {'.'.join(path)}{f' (line {line})' if line else ''}: {problem}"
+        ) from None
 
 
 def dump_config(config: RunConfig) -> str:
