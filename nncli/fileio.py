@@ -99,6 +99,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 # ---------------------------------------------------------------------------------------------- .npz
 
 
+BOMB_BYTES, BOMB_RATIO = 64 << 20, 200  # a member this large that compressed this well is refused
+
+
 def available_memory() -> int:
     """Bytes of memory this process can still count on (MemAvailable; total memory where unknown)."""
     with contextlib.suppress(OSError, ValueError, StopIteration):
@@ -145,6 +148,11 @@ def _array_name(member: zipfile.ZipInfo) -> str:
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, shown: str, error) -> np.ndarray:
     name = excerpt(_array_name(member))
     where = f"{shown}: array '{name}'"
+    if member.file_size > BOMB_BYTES and member.file_size > BOMB_RATIO * max(member.compress_size, 1):
+        raise error(
+            f"{where} would expand from {member.compress_size:,} to {member.file_size:,} bytes; "
+            "is the file a zip bomb?"
+        )
     try:
         with archive.open(member) as f:
             head = f.read(6)
