@@ -120,7 +120,7 @@ def wait_for_checkpoint(proc: subprocess.Popen, out: Path) -> None:
         time.sleep(0.01)
 
 
-def test_a_run_in_progress_refuses_overwrite_and_resume_naming_its_pid_and_a_killed_one_resumes(tmp_path):
+def test_a_run_in_progress_refuses_writers_naming_its_pid_serves_readers_and_resumes_once_killed(tmp_path):
     config = tmp_path / "long.yaml"
     config.write_text(LONG)
     out = tmp_path / "run"
@@ -135,6 +135,9 @@ def test_a_run_in_progress_refuses_overwrite_and_resume_naming_its_pid_and_a_kil
             result = invoke(*args)
             assert result.exit_code == 2, result.output
             assert f"is in use by nncli process {proc.pid}" in flat(result.output)
+        for args in (["evaluate", out], ["report", out, "-o", tmp_path / "r.html"]):  # readers meanwhile
+            result = invoke(*args)
+            assert result.exit_code == 0, result.output
         assert (out / "config.yaml").exists() and (out / "metrics.jsonl").exists()
     finally:
         os.kill(proc.pid, signal.SIGKILL)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import SetOption, console, user_errors
+from nncli.cli.common import SetOption, console, echo, user_errors
 
 
 @user_errors
@@ -30,6 +30,6 @@ def config_validate(
     from nncli.config.loading import dump_config, load_config
 
     cfg, _ = load_config(file, set_ or [])
-    console.print(f"[green]ok:[/] {file} is a valid config")
+    echo(f"ok: {file} is a valid config")
     if show:
         console.print(dump_config(cfg), highlight=False, markup=False)
