@@ -10,6 +10,7 @@ import typer
 
 from nncli.cli.common import OverwriteOption, RunDirArg, console, echo, user_errors
 from nncli.errors import NncliError
+from nncli.rundir.outputs import check_output
 
 
 @user_errors
@@ -25,7 +26,6 @@ def attention(
 ) -> None:
     """Draw where a transformer run looks: softmax(QKᵀ/√d) of one sample, per head."""
     from nncli.rundir.directory import load_trained
-    from nncli.rundir.outputs import check_output
     from nncli.views import termviz
 
     if png is not None:

@@ -10,6 +10,7 @@ import typer
 
 from nncli.cli.common import JsonOption, OverwriteOption, console, echo, user_errors
 from nncli.errors import NncliError
+from nncli.rundir.outputs import check_output
 
 
 @user_errors
@@ -60,7 +61,6 @@ def datasets_export(
     from nncli.config.loading import parse_override, validate
     from nncli.config.schema import RunConfig
     from nncli.datasets import save_file
-    from nncli.rundir.outputs import check_output
     from nncli.training.build import load_dataset
 
     if output.suffix.lower() not in (".csv", ".npz"):
