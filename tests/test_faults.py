@@ -100,16 +100,28 @@ def test_disk_full_before_the_first_checkpoint_says_none_was_written(tmp_path):
         assert_refused(result, "no space left on device while writing", "no checkpoint had been written yet")
 
 
+def fill(folder: Path) -> Path:
+    """Write a file into `folder` until its file system is full."""
+    filler = folder / "filler"
+    with contextlib.suppress(OSError), filler.open("wb") as f:
+        while True:
+            f.write(b"\0" * 4096)
+            f.flush()
+    return filler
+
+
 def test_disk_full_for_predict_report_and_export(tmp_path, trained):
     inputs = tmp_path / "in.csv"
-    inputs.write_text("x1,x2\n" + "0.5,0.25\n" * 4000)
-    with tmpfs(tmp_path / "mnt", "16k") as mnt:
+    inputs.write_text("x1,x2\n0.5,0.25\n")
+    with tmpfs(tmp_path / "mnt", "64k") as mnt:
+        fill(mnt)
         for args in (
             ["predict", trained, inputs, "-o", mnt / "p.csv"],
-            ["datasets", "export", "spirals", "--samples", "5000", "-o", mnt / "s.csv"],
+            ["report", trained, "-o", mnt / "r.html"],
+            ["datasets", "export", "xor", "-o", mnt / "s.csv"],
         ):
             assert_refused(invoke(*args), "no space left on device while writing", str(mnt))
-        assert not list(mnt.iterdir())
+        assert [p.name for p in mnt.iterdir()] == ["filler"]
 
 
 # ---------------------------------------------------------------------------- read-only
