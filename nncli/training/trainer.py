@@ -148,11 +148,13 @@ class Trainer:
         X = self.X_val if X is None else X
         y = self.y_val if y is None else y
         self.model.eval()
-        pred = self.model.forward(X)
-        value = self.loss.forward(pred, y)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's loss is inf, not a warning
+            pred = self.model.forward(X)
+            value = self.loss.forward(pred, y)
+            metric = self.metric(pred, y)
         self.loss._cache = None
         self.model.train()
-        return value, self.metric(pred, y)
+        return value, metric
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         self.model.eval()
