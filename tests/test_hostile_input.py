@@ -155,6 +155,16 @@ REFUSED = [
         ["d.csv: column 'a' holds values up to 1e+300", "too large to standardise"],
     ),
     (
+        "a regression target of 1e300",
+        lambda t: data_train(t, "d.csv", "a,y\n1,0.5\n2,1.5\n3,2.5\n4,1e300\n"),
+        ["d.csv: targets reach 1e+300", "in float64 nncli trains on values below 1.3e+154"],
+    ),
+    (
+        "unstandardised inputs of 1e300",
+        lambda t: data_train(t, "d.csv", "a,b,y\n1e300,2,0\n-1,4,1\n5,6,0\n1,1,1\n", ", standardize: false"),
+        ["d.csv: inputs reach 1e+300"],
+    ),
+    (
         "a dataset parameter out of range names file, field and line",
         lambda t: train_on(t, "data:\n  dataset: spirals\n  arms: 1\n"),
         ["c.yaml: data.arms (line 3): arms must be at least 2, got 1"],

@@ -87,9 +87,13 @@ def build_data(config: RunConfig, dataset: Dataset | None = None) -> Data:
     if config.data.standardize and np.issubdtype(train.X.dtype, np.floating):
         with np.errstate(over="ignore", invalid="ignore"):
             standardizer = Standardizer.fit(train.X.reshape(-1, train.X.shape[-1]))
-        source = excerpt(getattr(config.data, "path", None) or f"data.dataset {train.name}", 200)
-        limits.check_standardizable(train, standardizer.mean, standardizer.std, source)
+        limits.check_standardizable(train, standardizer.mean, standardizer.std, data_source(config))
     return Data(train, val, standardizer)
+
+
+def data_source(config: RunConfig) -> str:
+    """The data as a message names it: the file, or the bundled dataset."""
+    return excerpt(getattr(config.data, "path", None) or f"data.dataset {config.data.dataset}", 200)
 
 
 def model_inputs(data: Data, X: np.ndarray, dtype) -> np.ndarray:
@@ -227,6 +231,7 @@ def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
     loss_kwargs = config.loss.model_dump(exclude={"name"}) if config.loss is not None else {}
     loss = LOSSES.get(loss_name)(**loss_kwargs)
     model_rng = np.random.default_rng([config.seed, MODEL_STREAM])
+    limits.check_magnitudes(data, dtype, data_source(config))
     limits.check_model_size(config, train, output_features(train, loss_name))
     model = build_model(config, train, loss_name, model_rng)
     params = ParameterBuffer(model.named_parameters())

@@ -73,6 +73,23 @@ def check_model_size(config, dataset: Dataset, out_features: int) -> None:
     _refuse_if(need, f"model: {params:,} parameters and their activations", "use smaller model sizes")
 
 
+def check_magnitudes(data, dtype: np.dtype, source: str) -> None:
+    """Inputs the model sees unscaled, and regression targets, must stay below the square root of the
+    dtype's largest number: beyond it every loss and activation overflows, which would read as a
+    divergence ("try a lower learning rate") when the data is at fault."""
+    bound = math.sqrt(float(np.finfo(dtype).max))
+    train = data.train
+    arrays = [("targets", train.y)] if train.task == "regression" else []
+    arrays += [("inputs", train.X)] if data.standardizer is None and train.X.dtype.kind == "f" else []
+    for what, array in arrays:
+        largest = float(np.max(np.abs(array))) if array.size else 0.0
+        if largest > bound:
+            raise DataError(
+                f"{source}: {what} reach {largest:.3g}; in {dtype} nncli trains on values below {bound:.1e} "
+                "(their squares overflow beyond); rescale them"
+            )
+
+
 def check_standardizable(dataset: Dataset, mean: np.ndarray, std: np.ndarray, source: str) -> None:
     """A column whose spread overflows float64 (values near ±1e300) would be silently zeroed."""
     bad = ~(np.isfinite(mean) & np.isfinite(std))
