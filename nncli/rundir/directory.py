@@ -60,14 +60,14 @@ def prepare_new(path: Path, overwrite: bool, inputs: tuple = ()) -> RunLock:
     shown = visible(path)
     if path.exists() and not path.is_dir():
         raise CheckpointError(f"{shown}: exists and is not a folder; pick another --out")
-    existed = path.is_dir()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CheckpointError(f"{shown}: cannot create the run directory: {fileio.describe(exc)}") from None
     lock = RunLock.acquire(path)
     try:
-        if existed and any(p.name != lock.name for p in path.iterdir()):
+        # looked at under the lock: a writer that finished a moment ago has left its files here
+        if any(p.name != lock.name for p in path.iterdir()):
             if not overwrite:
                 raise CheckpointError(
                     f"{shown}: already holds files; pass --overwrite to replace them, or pick another --out"
