@@ -175,5 +175,6 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, shown: str, 
                 )
         with archive.open(member) as f:
             return np.lib.format.read_array(f, allow_pickle=False)
-    except (ValueError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+    except (ValueError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+        # RuntimeError: zipfile's word for an encrypted member; NotImplementedError: an unknown compression
         raise error(f"{where} cannot be read: {excerpt(exc, 120)}") from None

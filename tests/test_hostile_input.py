@@ -355,3 +355,15 @@ def test_resuming_on_changed_data_is_refused(tmp_path):
     assert result.exit_code == 2, result.output
     assert "d.csv is not the data this run was trained on" in flat(result.output)
     assert snapshot(out) == before
+
+
+def test_json_output_escapes_every_control_character(tmp_path):
+    config = write(tmp_path / "c.yaml", GOOD + 'name: "x\\x9b2J\\e]0;t"\n')  # C1 CSI and an OSC
+    result = invoke("train", config, "--out", tmp_path / "run", "--json")
+    assert result.exit_code == 0, result.output
+    assert "\x9b" not in result.output and ESC not in result.output
+    assert json.loads(result.output)["name"] == "x\x9b2J\x1b]0;t"
+    data = write(tmp_path / "d\x9b.csv", "x1,x2,y\n0,0,0\n1,1,0\n0,1,1\n")
+    result = invoke("evaluate", tmp_path / "run", "--data", data, "--json")
+    assert result.exit_code == 0, result.output
+    assert "\x9b" not in result.output and json.loads(result.output)["data"] == str(data)

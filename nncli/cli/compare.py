@@ -93,7 +93,7 @@ def compare_optimizers(
     finally:
         lock.release()
     if json_:
-        console.print_json(json.dumps({**comparison.to_dict(), "run_dir": str(directory)}))
+        console.print_json(json.dumps({**comparison.to_dict(), "run_dir": str(directory)}), ensure_ascii=True)
         return
     _print_report(comparison, log_y)
     echo(f"results in {directory}: {', '.join(p.name for p in written)}")

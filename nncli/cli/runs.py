@@ -36,7 +36,7 @@ def evaluate(
     loss, metric = trainer.evaluate(X, y)
     result = {"data": source, "samples": int(X.shape[0]), "loss": loss, trainer.metric_name: metric}
     if json_:
-        console.print_json(json.dumps(result))
+        console.print_json(json.dumps(result), ensure_ascii=True)  # no raw control characters
     else:
         console.print(key_value_table(f"{run.config.name}: {source}", result))
 

@@ -113,7 +113,7 @@ def _train(run, directory, *, quiet: bool, json_: bool, no_plot: bool) -> None:
             raise typer.Exit(_StopOnSignal.CODES.get(stopper.received, 130)) from None
     summary = directory.summary
     if json_:
-        console.print_json(json.dumps(summary))
+        console.print_json(json.dumps(summary), ensure_ascii=True)  # no raw control characters
     else:
         console.print(summary_panel(summary))
     if summary["status"] == "diverged":
