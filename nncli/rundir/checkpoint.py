@@ -8,7 +8,6 @@ bookkeeping and the state of the generator that draws dropout masks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -84,7 +83,7 @@ def checkpoint_arrays(run, step: int) -> dict[str, np.ndarray]:
         "train_state": state,
         "model_rng": run.model_rng.bit_generator.state,
         "model": run.config.model.model_dump(mode="json"),
-        "data": data_fingerprint(run),
+        "data": run.data.fingerprint,
     }
     arrays["meta"] = np.array(json.dumps(meta))
     return arrays
@@ -104,7 +103,7 @@ def restore_checkpoint(run, arrays: dict[str, np.ndarray], source: str) -> int:
             f"{source}: was written for a different model than the run's config.yaml describes "
             f"({_difference(meta.get('model'), model)}); restore the config it was trained with"
         )
-    if meta.get("data", data_fingerprint(run)) != data_fingerprint(run):
+    if meta.get("data", run.data.fingerprint) != run.data.fingerprint:
         data = run.config.data
         what = f"the data file {visible(data.path)}" if hasattr(data, "path") else f"dataset {data.dataset}"
         raise CheckpointError(
@@ -137,16 +136,6 @@ def restore_checkpoint(run, arrays: dict[str, np.ndarray], source: str) -> int:
         setattr(run.trainer.state, key, value)
     run.trainer.state.step = step
     return step
-
-
-def data_fingerprint(run) -> str:
-    """SHA-256 of the training and validation arrays (shapes, number types and values) a run learns from."""
-    digest = hashlib.sha256()
-    for part in (run.data.train, run.data.val):
-        for array in (part.X, part.y) if part is not None else ():
-            digest.update(f"{array.dtype.str}{array.shape}".encode())
-            digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
 
 
 def _read_meta(arrays: dict[str, np.ndarray], source: str) -> dict:

@@ -3,7 +3,9 @@ regularizers and the trainer. Nothing past this point sees pydantic."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,17 @@ class Data:
     train: Dataset
     val: Dataset | None
     standardizer: Standardizer | None
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the training and validation arrays (shapes, number types, values); a checkpoint
+        keeps it so a resume on data that changed is refused."""
+        digest = hashlib.sha256()
+        for part in (self.train, self.val):
+            for array in (part.X, part.y) if part is not None else ():
+                digest.update(f"{array.dtype.str}{array.shape}".encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
 
 
 @dataclass
