@@ -65,12 +65,14 @@ def test_train_refuses_to_clobber_an_existing_run(tmp_path):
     assert invoke("train", config, "--out", tmp_path / "run", "-q", "--overwrite").exit_code == 0
 
 
-def test_resume_continues_a_finished_run_without_error(tmp_path):
+def test_resume_refuses_a_finished_run_and_keeps_its_files(tmp_path):
     config = write(tmp_path, GOOD)
     invoke("train", config, "--out", tmp_path / "run", "-q")
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
     result = invoke("train", "--resume", tmp_path / "run", "--json")
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["status"] == "completed"
+    assert result.exit_code == 2, result.output
+    assert "the run is finished (completed at step" in result.output and "training.epochs" in result.output
+    assert {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()} == before
 
 
 def test_evaluate_and_predict(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 from collections import Counter
 from pathlib import Path
@@ -22,7 +23,7 @@ from nncli.datasets.snapshots import SNAPSHOTS, snapshot
 from nncli.engine.losses import CrossEntropyLoss
 from nncli.engine.models import mlp
 from nncli.engine.parameters import ParameterBuffer
-from nncli.errors import DataError, UnknownNameError
+from nncli.errors import DataError, FileSystemError, UnknownNameError
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = DATASETS.names()
@@ -356,10 +357,11 @@ def test_save_refuses_sequences_as_csv_and_keeps_the_old_file(tmp_path, monkeypa
     path.write_text("old")
     with pytest.raises(DataError, match="save copy as .npz"):
         save_file(generate("copy", samples=5), path)
-    monkeypatch.setattr(np, "savez", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+    full = OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(np, "savez", lambda *a, **k: (_ for _ in ()).throw(full))
     target = tmp_path / "d.npz"
     target.write_text("old")
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(FileSystemError, match="no space left on device while writing .*d.npz"):
         save_file(generate("xor", samples=5), target)
     assert path.read_text() == target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.csv", "d.npz"]

@@ -105,6 +105,12 @@ def edit_meta(arrays: dict, **changes) -> dict:
 
 
 def resume(run: Path) -> list:
+    """`train --resume` of `run`, first made a stopped run (a finished one is refused as finished): its
+    config asks for twice the steps and its summary says interrupted."""
+    if (run / "summary.json").is_file():
+        _edit_config(run, "epochs: 2", "epochs: 4")
+        summary = json.loads((run / "summary.json").read_text())
+        (run / "summary.json").write_text(json.dumps({**summary, "status": "interrupted"}))
     return ["train", "--resume", run, "-q"]
 
 
@@ -272,7 +278,7 @@ BAD_INPUTS = [
     (
         "resume: step past the end",
         lambda t, r: resume(edit_checkpoint(r, t, lambda a: edit_meta(a, step=10**6))),
-        ["checkpoint.npz", "step 1000000", "outside this run's 0..10 steps"],
+        ["checkpoint.npz", "step 1000000", "outside this run's 0..20 steps"],
     ),
     (
         "resume: optimizer state of another optimizer",
@@ -612,9 +618,10 @@ def test_a_negative_seed_is_a_config_error(tmp_path):
 
 
 def test_a_dataset_too_large_for_memory_is_a_user_error(tmp_path):
-    config = write(tmp_path / "c.yaml", GOOD.replace("samples: 100", "samples: 100000000000"))
+    config = write(tmp_path / "c.yaml", GOOD.replace("samples: 100", "samples: 2000000000"))
     result = invoke("train", config, "--out", tmp_path / "o")
-    assert result.exit_code == 2 and "memory" in result.output
+    assert result.exit_code == 2 and "data.samples: 2,000,000,000 samples of xor" in result.output
+    assert "of memory" in result.output and "use fewer samples" in result.output
 
 
 def test_a_growing_schedule_diverges_instead_of_crashing(tmp_path):

@@ -161,11 +161,19 @@ def test_plot_command_refuses_a_folder_that_is_not_a_run(tmp_path):
     assert result.exit_code == 2 and "not a run directory" in result.output
 
 
-def test_a_run_that_diverged_before_saving_parameters_still_gets_its_curves(tmp_path):
+def test_a_run_that_diverged_is_drawn_from_its_last_finite_parameters(tmp_path):
     directory = train(
         tmp_path / "run", "sine", "optimizer.lr=1e6", "optimizer.name=sgd", "training.log_every=1"
     )
-    assert not (directory / "final.npz").exists()
+    assert not (directory / "final.npz").exists() and (directory / "checkpoint.npz").exists()
+    names = [p.name for p in runplots.plot_run(directory)]
+    assert names == ["curves.png", "fitted_curve.png", "weights.png"]
+
+
+def test_a_run_without_parameters_still_gets_its_curves(tmp_path):
+    directory = train(tmp_path / "run", "sine", "training.log_every=1")
+    for name in ("final.npz", "checkpoint.npz"):
+        (directory / name).unlink()
     assert [p.name for p in runplots.plot_run(directory)] == ["curves.png"]
 
 

@@ -158,3 +158,22 @@ def test_a_second_ctrl_c_stops_at_once_without_a_traceback(config, tmp_path):
     assert proc.returncode == 130, output
     assert "Traceback" not in output
     assert_every_file_is_whole(out)
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["INT", "TERM"])
+def test_a_second_signal_keeps_the_exit_code_and_the_summary(config, tmp_path, signum, code):
+    """Two signals in a row, a random few milliseconds apart (so the second lands mid-step or during the
+    final writes): the exit code is the first signal's, summary.json is written, every file is whole."""
+    for attempt in range(3):
+        out = tmp_path / f"run{attempt}"
+        proc = start_training(config, out, "-q")
+        wait_for_lines(proc, out / "metrics.jsonl", RNG.randint(3, 30))
+        proc.send_signal(signum)
+        time.sleep(RNG.choice([0, 0.001, 0.003, 0.01]))
+        proc.send_signal(signum)
+        output, _ = proc.communicate(timeout=20)
+        assert proc.returncode == code, output
+        assert "Traceback" not in output
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["status"] == "interrupted", summary
+        assert_every_file_is_whole(out)

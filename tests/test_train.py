@@ -1,6 +1,7 @@
 """Training from configs: the example configs learn, resume is bit-identical, the run directory holds
 what the README promises."""
 
+import errno
 import json
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from conftest import train_config
 
 from nncli.config.loading import load_config
+from nncli.errors import FileSystemError
 from nncli.fileio import load_npz
 from nncli.rundir.directory import new_run, resumed_run
 
@@ -119,10 +121,10 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 
     def broken(f, **arrays):
         f.write(b"partial")
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(np, "savez", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(FileSystemError, match="no space left on device while writing .*checkpoint.npz"):
         fileio.save_npz(path, {"a": np.arange(5)})
     np.testing.assert_array_equal(load_npz(path)["a"], np.arange(3))
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]

@@ -8,9 +8,10 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from nncli.cli.common import RunDirArg, console, user_errors
+from nncli.cli.common import OverwriteOption, RunDirArg, console, echo, user_errors
 from nncli.errors import NncliError
 from nncli.rundir.directory import load_trained
+from nncli.rundir.outputs import check_output
 from nncli.views import plots, termviz
 
 
@@ -23,8 +24,11 @@ def attention(
     png: Annotated[
         Path | None, typer.Option(help="Also save every layer and head as a PNG (plot extra).")
     ] = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Draw where a transformer run looks: softmax(QKᵀ/√d) of one sample, per head."""
+    if png is not None:
+        check_output(png, overwrite=overwrite, option="--png")
     run = load_trained(run_dir)
     if run.config.model.kind != "transformer":
         raise NncliError(f"{run_dir}: is a {run.config.model.kind} run; attention maps need a transformer")
@@ -57,4 +61,4 @@ def attention(
     if png is not None:
         plots.require_matplotlib()
         plots.save_attention_maps(maps, png, tokens=labels, title=f"{run.config.name}: sample {sample}")
-        console.print(f"saved {png}")
+        echo(f"saved {png}")

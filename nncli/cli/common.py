@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
-from nncli.errors import NncliError
+from nncli.errors import NncliError, visible
+from nncli.fileio import check_path, describe
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -32,6 +33,9 @@ SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="Override a config value: key.path=value (repeatable).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Replace output files that exist (never a run's own files).")
+]
 RunDirArg = Annotated[Path, typer.Argument(help="A run directory written by `nncli train`.")]
 
 
@@ -40,33 +44,56 @@ def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of
     _debug["on"] = debug
 
 
+def say(label: str, style: str, message: str) -> None:
+    """One message on stderr: a styled label, then `message` as plain text with its control characters
+    made visible (it may quote paths, names and values from files: never markup, never escapes)."""
+    err_console.print(Text.assemble((label, style), " ", visible(message)), highlight=False, soft_wrap=True)
+
+
+def echo(message: str) -> None:
+    """A line on stdout that may hold paths or names: plain text, control characters made visible."""
+    console.print(Text(visible(message)), highlight=False, soft_wrap=True)
+
+
 def user_errors(fn):
-    """Exit 2 with the message for user errors; exit 1 for bugs (traceback with --debug)."""
+    """Exit 2 with the message for user errors and file-system faults; exit 1 for bugs (traceback with
+    --debug). Path arguments are checked before the command runs."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
+            for name, value in kwargs.items():
+                for path in value if isinstance(value, list) else [value]:
+                    if isinstance(path, Path):
+                        check_path(path, name.rstrip("_").replace("_", "-"))
             return fn(*args, **kwargs)
         except NncliError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            say("error:", "bold red", str(exc))
             raise typer.Exit(2) from None
         except typer.Exit:
             raise
+        except OSError as exc:  # the file system refused: no space, read-only, permission, odd path
+            where = f" {exc.filename}" if exc.filename is not None else ""
+            say("error:", "bold red", f"{describe(exc)}:{where}")
+            raise typer.Exit(2) from None
         except MemoryError:
-            err_console.print(
-                "[bold red]error:[/] not enough memory for this run; use fewer data.samples or smaller layers"
+            say(
+                "error:",
+                "bold red",
+                "not enough memory for this run; use fewer data.samples or smaller layers",
             )
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err_console.print("interrupted")
+            say("interrupted", "", "")
             raise typer.Exit(130) from None
         except Exception as exc:
             if _debug["on"]:
                 raise
-            err_console.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
+            say(
+                "internal error:",
+                "bold red",
+                f"{type(exc).__name__}: {exc}\n"
                 "This is a bug in nncli; run again with --debug for the traceback.",
-                highlight=False,
             )
             raise typer.Exit(1) from None
 

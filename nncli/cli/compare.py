@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from nncli.cli.common import JsonOption, SetOption, console, user_errors
+from nncli.cli.common import JsonOption, SetOption, console, echo, user_errors
 from nncli.compare import plan as cmp
 from nncli.compare.executors import make_executor
 from nncli.compare.results import Comparison, Entry, RunResult, Stat, clear_results, summarize, write_results
@@ -82,20 +82,23 @@ def compare_optimizers(
             _base_config(config, set_ or []), labels, lrs, seeds=seeds, steps=steps, grid=lr_grid
         )
     directory = out if out is not None else default_run_dir("compare")
-    prepare_new(directory, overwrite)
-    clear_results(directory)
-    if not json_:
-        console.print(_headline(plan, jobs), highlight=False)
-    board = LiveBoard(console, plan, parallel=jobs > 1, quiet=json_)
-    with board:
-        results = cmp.run_plan(plan, make_executor(jobs), on_row=board.row, on_result=board.done)
-    comparison = summarize(plan, results, target_loss)
-    written = write_results(comparison, directory) + _write_pictures(comparison, directory, log_y)
+    lock = prepare_new(directory, overwrite, (config,))  # held while the comparison writes there
+    try:
+        clear_results(directory)
+        if not json_:
+            console.print(_headline(plan, jobs), highlight=False)
+        board = LiveBoard(console, plan, parallel=jobs > 1, quiet=json_)
+        with board:
+            results = cmp.run_plan(plan, make_executor(jobs), on_row=board.row, on_result=board.done)
+        comparison = summarize(plan, results, target_loss)
+        written = write_results(comparison, directory) + _write_pictures(comparison, directory, log_y)
+    finally:
+        lock.release()
     if json_:
-        console.print_json(json.dumps({**comparison.to_dict(), "run_dir": str(directory)}))
+        console.print_json(json.dumps({**comparison.to_dict(), "run_dir": str(directory)}), ensure_ascii=True)
         return
     _print_report(comparison, log_y)
-    console.print(f"results in {directory}: {', '.join(p.name for p in written)}", highlight=False)
+    echo(f"results in {directory}: {', '.join(p.name for p in written)}")
 
 
 def _write_pictures(comparison: Comparison, directory: Path, log_y: bool) -> list[Path]:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import SetOption, console, user_errors
+from nncli.cli.common import SetOption, console, echo, user_errors
 from nncli.config.loading import dump_config, load_config
 from nncli.config.schema import RunConfig
 
@@ -28,6 +28,6 @@ def config_validate(
 ) -> None:
     """Check a config file without training."""
     cfg, _ = load_config(file, set_ or [])
-    console.print(f"[green]ok:[/] {file} is a valid config")
+    echo(f"ok: {file} is a valid config")
     if show:
         console.print(dump_config(cfg), highlight=False, markup=False)

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nncli.cli.common import JsonOption, console, user_errors
+from nncli.cli.common import JsonOption, OverwriteOption, console, echo, user_errors
 from nncli.config.loading import parse_override, validate
 from nncli.config.schema import RunConfig
 from nncli.datasets import DATASETS, save_file
 from nncli.errors import NncliError
+from nncli.rundir.outputs import check_output
 from nncli.training.build import load_dataset
 
 
@@ -55,10 +56,12 @@ def datasets_export(
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="A dataset parameter: key=value.")
     ] = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Write a bundled dataset to a .csv or .npz file."""
     if output.suffix.lower() not in (".csv", ".npz"):
         raise NncliError(f"--output: write a .csv or .npz file, not '{output.suffix or output.name}'")
+    check_output(output, overwrite=overwrite, option="--output")
     data: dict = {"dataset": name, "samples": samples, "validation": 0.0}
     if noise is not None:
         data["noise"] = noise
@@ -68,4 +71,4 @@ def datasets_export(
     cfg: RunConfig = validate({"data": data, "seed": seed, "training": {"steps": 1}}, "datasets export")
     ds = load_dataset(cfg)
     save_file(ds, output)
-    console.print(f"wrote {ds.X.shape[0]} samples of {name} to {output}")
+    echo(f"wrote {ds.X.shape[0]} samples of {name} to {output}")

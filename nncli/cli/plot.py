@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import RunDirArg, console, user_errors
+from nncli.cli.common import OverwriteOption, RunDirArg, echo, user_errors
 from nncli.views.runplots import plot_run
 
 LogYOption = Annotated[bool, typer.Option("--log-y", help="Draw losses on a log scale.")]
@@ -20,7 +20,8 @@ def plot(
         Path | None, typer.Option("--out", "-o", help="Folder for the PNGs (default RUN_DIR/plots).")
     ] = None,
     log_y: LogYOption = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Draw a run's loss curves, decision boundary or fitted curve, weight histograms and attention maps."""
-    for path in plot_run(run_dir, out, log_y=log_y):
-        console.print(f"wrote {path}", highlight=False)
+    for path in plot_run(run_dir, out, log_y=log_y, overwrite=overwrite):
+        echo(f"wrote {path}")

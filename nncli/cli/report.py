@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
-from nncli.cli.common import RunDirArg, console, err_console, user_errors
+from nncli.cli.common import OverwriteOption, RunDirArg, echo, say, user_errors
 from nncli.cli.plot import LogYOption
 from nncli.views.report import build_report
 from nncli.views.sweep_report import build_sweep_report, is_sweep
@@ -21,13 +20,14 @@ def report(
         Path | None, typer.Option("--output", "-o", help="The HTML file (default RUN_DIR/report.html).")
     ] = None,
     log_y: LogYOption = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Write the config, summary, metrics and every plot of a run into one HTML file (images inlined);
     for a sweep folder, its ranked trials, best config and metric plot."""
     if is_sweep(run_dir):
-        path, note = build_sweep_report(run_dir, output)
+        path, note = build_sweep_report(run_dir, output, overwrite=overwrite)
     else:
-        path, note = build_report(run_dir, output, log_y=log_y)
+        path, note = build_report(run_dir, output, log_y=log_y, overwrite=overwrite)
     if note:
-        err_console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
-    console.print(f"wrote {path}", highlight=False)
+        say("warning:", "yellow", note)
+    echo(f"wrote {path}")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, RunDirArg, console, user_errors
+from nncli.cli.common import JsonOption, OverwriteOption, RunDirArg, console, echo, user_errors
 from nncli.rundir.directory import load_trained
 from nncli.rundir.predict import evaluation_data, predict_file
 from nncli.views.reporter import key_value_table
@@ -35,7 +35,7 @@ def evaluate(
     loss, metric = trainer.evaluate(X, y)
     result = {"data": source, "samples": int(X.shape[0]), "loss": loss, trainer.metric_name: metric}
     if json_:
-        console.print_json(json.dumps(result))
+        console.print_json(json.dumps(result), ensure_ascii=True)  # no raw control characters
     else:
         console.print(key_value_table(f"{run.config.name}: {source}", result))
 
@@ -47,7 +47,8 @@ def predict(
         Path, typer.Argument(help="A .csv (feature columns, header row) or .npz (X) file.")
     ],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (.csv).")] = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Write a trained run's predictions for new inputs."""
-    path = predict_file(run_dir, input_file, output)
-    console.print(f"predictions written to {path}")
+    path = predict_file(run_dir, input_file, output, overwrite=overwrite)
+    echo(f"predictions written to {path}")

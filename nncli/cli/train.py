@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, SetOption, console, err_console, user_errors
+from nncli.cli.common import JsonOption, SetOption, console, say, user_errors
 from nncli.config.loading import load_config
 from nncli.errors import ConfigError, NncliError
 from nncli.rundir import directory as rd
@@ -30,7 +30,10 @@ class _StopOnSignal:
         return self
 
     def handle(self, signum, frame) -> None:
-        if self.received is not None:  # a second Ctrl-C: stop now
+        if self.trainer.finishing:  # the checkpoint and summary are being written: let them finish
+            self.received = self.received or signum
+            return
+        if self.received is not None:  # a second Ctrl-C during a step: stop now, mid-step
             raise KeyboardInterrupt
         self.received = signum
         self.trainer.stop_requested = "interrupted"
@@ -71,10 +74,19 @@ def train(
             raise NncliError("give a CONFIG file to train, or --resume RUN_DIR")
         cfg, _ = load_config(config, set_ or [])
         try:
-            run, directory = rd.new_run(cfg, out, overwrite=overwrite)
+            run, directory = rd.new_run(cfg, out, overwrite=overwrite, inputs=(config,))
         except ConfigError as exc:  # found while building: name the file as validation errors do
             raise ConfigError(f"{config}: {exc}") from None
-        directory.start()
+    try:
+        if resume is None:
+            directory.start()
+        _train(run, directory, quiet=quiet, json_=json_, no_plot=no_plot)
+    finally:
+        directory.close()
+
+
+def _train(run, directory, *, quiet: bool, json_: bool, no_plot: bool) -> None:
+
     trainer = run.trainer
     trainer.subscribe(directory)
     show = not (quiet or json_)
@@ -86,18 +98,26 @@ def train(
             attach(run, reporter, console)  # the live boundary / fitted curve, where it fits
         trainer.subscribe(reporter)
     with _StopOnSignal(trainer) as stopper:
-        if show:
-            with reporter:
+        try:
+            if show:
+                with reporter:
+                    trainer.run()
+            else:
                 trainer.run()
-        else:
-            trainer.run()
+        except KeyboardInterrupt:  # a second signal mid-step: the step's update may be half done
+            step = trainer.state.step
+            directory.write_summary(
+                "interrupted", f"stopped at once during step {step + 1}; the last checkpoint is kept"
+            )
+            say("interrupted", "yellow", f"during step {step + 1}; the last checkpoint is kept")
+            raise typer.Exit(_StopOnSignal.CODES.get(stopper.received, 130)) from None
     summary = directory.summary
     if json_:
-        console.print_json(json.dumps(summary))
+        console.print_json(json.dumps(summary), ensure_ascii=True)  # no raw control characters
     else:
         console.print(summary_panel(summary))
     if summary["status"] == "diverged":
-        err_console.print(f"[bold red]diverged:[/] {summary['message']}", highlight=False)
+        say("diverged:", "bold red", summary["message"])
         raise typer.Exit(3)
     if stopper.received is not None:
         raise typer.Exit(_StopOnSignal.CODES[stopper.received])

@@ -4,6 +4,7 @@ turned into one `field.path (line N): message` per problem."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +12,20 @@ import yaml
 from pydantic import ValidationError
 
 from nncli.config.schema import RunConfig
-from nncli.errors import ConfigError, did_you_mean
+from nncli.datasets import generate
+from nncli.errors import ConfigError, DataError, did_you_mean, excerpt
 
 
 class _LineLoader(yaml.SafeLoader):
     """SafeLoader (never constructs Python objects) that remembers the line of every mapping key."""
 
 
+MAX_PROBLEMS = 10  # validation problems listed; a file that is not a config would list one per line
 MAX_CONFIG_BYTES = 1 << 20  # a config is a small text file; /dev/zero or a data file given by mistake is not
 MAX_YAML_VALUES = 100_000  # values after expanding aliases: stops a "billion laughs" file early
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+MAX_INT_CHARS = 100  # an integer this long is a mistake, and Python refuses to parse one of 4,300 digits
 _SAFE_TAGS = frozenset({_MERGE_TAG, *(t for t in _LineLoader.yaml_constructors if t is not None)})
 
 
@@ -87,6 +92,8 @@ def _check_nodes(root: yaml.Node, source: str) -> dict[tuple, int]:
             fail(node, "an alias refers to a value that contains it; a config cannot contain itself")
         if key in sizes:
             return sizes[key]
+        if node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
+            fail(node, f"a number of {len(node.value):,} digits; no setting takes more than {MAX_INT_CHARS}")
         if node.tag not in _SAFE_TAGS:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
             fail(node, f"the tag {tag} is not allowed; nncli reads plain YAML and never constructs objects")
@@ -98,7 +105,10 @@ def _check_nodes(root: yaml.Node, source: str) -> dict[tuple, int]:
                 line = k.start_mark.line + 1
                 if k.tag != _MERGE_TAG and isinstance(k, yaml.ScalarNode):
                     if k.value in first:
-                        fail(k, f"the key '{k.value}' appears twice (lines {first[k.value]} and {line})")
+                        fail(
+                            k,
+                            f"the key '{excerpt(k.value)}' appears twice (lines {first[k.value]} and {line})",
+                        )
                     first[k.value] = line
                 p = (*path, k.value) if isinstance(k, yaml.ScalarNode) else path
                 lines.setdefault(p, line)
@@ -167,11 +177,13 @@ def _deep_copy(value: Any) -> Any:
 def format_validation_error(
     exc: ValidationError, source: str, lines: dict[tuple, int], raw: Any = None
 ) -> str:
-    """One line per problem: `source: field.path (line N): message`."""
+    """One line per problem: `source: field.path (line N): message`, at most MAX_PROBLEMS of them. Keys
+    are quoted as short excerpts: a file that is not a config (/etc/shadow) must not be echoed."""
     out = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:MAX_PROBLEMS]:
         loc = user_path(err["loc"], raw)
-        path = ".".join(str(p) for p in loc) or "(top level)"
+        path = ".".join(excerpt(p) for p in loc) or "(top level)"
         line = _line_for(loc, lines)
         where = f" (line {line})" if line else ""
         msg = err["msg"]
@@ -180,6 +192,8 @@ def format_validation_error(
         elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             msg = _tag_message(err.get("ctx", {}), path)
         out.append(f"{source}: {path}{where}: {msg}")
+    if len(errors) > MAX_PROBLEMS:
+        out.append(f"{source}: ... and {len(errors) - MAX_PROBLEMS} more problems")
     return "\n".join(out)
 
 
@@ -187,7 +201,7 @@ def _tag_message(ctx: dict, path: str) -> str:
     key = ctx.get("discriminator", "kind").strip("'")
     if key.endswith("()"):  # the data section: a bundled dataset or a file path
         key = "dataset" if ctx.get("tag") else "dataset' or 'path"
-    tag = str(ctx.get("tag", ""))
+    tag = excerpt(ctx.get("tag", ""))
     expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
     if not tag:
         return f"missing '{key}'" + (f"; choose from: {', '.join(expected)}" if expected else "")
@@ -248,7 +262,10 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> tuple[RunConfig,
         )
     raw = apply_overrides(raw, list(overrides))
     raw.setdefault("name", path.stem)
-    raw = resolve_data_path(raw, path.parent)
+    try:
+        raw = resolve_data_path(raw, path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     return validate(raw, str(path), lines), raw
 
 
@@ -284,7 +301,32 @@ def validate(raw: dict, source: str = "config", lines: dict | None = None) -> Ru
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, lines or {}, raw)) from None
     _check_finite(config.model_dump(), (), source, lines or {})
+    _check_dataset_params(config, source, lines or {})
     return config
+
+
+TRIAL_SAMPLES = 64  # samples drawn to check a generated dataset's parameters at validation
+
+
+def _check_dataset_params(config: RunConfig, source: str, lines: dict[tuple, int]) -> None:
+    """Draw a few samples so that a generator's own range check (spirals' `arms: 1`) is reported like
+    any other config error: the file, the field path and its line."""
+    data = config.data
+    if not hasattr(data, "dataset"):
+        return
+    params = data.model_dump(exclude={"dataset", "samples", "noise", "validation", "standardize"})
+    try:
+        generate(data.dataset, samples=min(data.samples, TRIAL_SAMPLES), noise=data.noise, seed=0, **params)
+    except DataError as exc:
+        problem = str(exc).split(": ", 1)[-1]
+        field = next((p for p in [*params, "noise"] if re.match(rf"{p}\b", problem)), None)
+        if field is None and data.samples > TRIAL_SAMPLES:
+            return  # about the trial's sample count, not the config's
+        path = ("data", field) if field else ("data",)
+        line = _line_for(list(path), lines)
+        raise ConfigError(
+            f"{source}: {'.'.join(path)}{f' (line {line})' if line else ''}: {problem}"
+        ) from None
 
 
 def dump_config(config: RunConfig) -> str:
@@ -293,11 +335,19 @@ def dump_config(config: RunConfig) -> str:
 
 
 def resolve_data_path(raw: dict, base: Path) -> dict:
-    """Make a relative `data.path` relative to the config file's folder."""
+    """Make a relative `data.path` relative to the config file's folder; a path no file system can
+    take (a NUL byte, an unknown ~user, a loop of symbolic links) is a ConfigError naming it."""
     data = raw.get("data")
     if isinstance(data, dict) and isinstance(data.get("path"), str):
-        path = Path(data["path"]).expanduser()
-        if not path.is_absolute():
-            data = {**data, "path": str((base / path).resolve())}
-            raw = {**raw, "data": data}
+        shown = excerpt(data["path"], 200)
+        if "\x00" in data["path"]:
+            raise ConfigError(f"data.path: the path '{shown}' holds a NUL byte")
+        try:
+            path = Path(data["path"]).expanduser()
+            if not path.is_absolute():
+                data = {**data, "path": str((base / path).resolve())}
+                raw = {**raw, "data": data}
+        except RuntimeError as exc:  # pathlib's words for an unknown ~user and a symlink loop
+            what = "names an unknown user's home" if "home" in str(exc) else "is a loop of symbolic links"
+            raise ConfigError(f"data.path: the path '{shown}' {what}") from None
     return raw

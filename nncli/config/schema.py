@@ -42,6 +42,9 @@ NormName = Literal[tuple(NORMS)]  # type: ignore[valid-type]
 L1Mode = Literal[L1_MODES]  # type: ignore[valid-type]
 PositionalKind = Literal[POSITIONAL_KINDS]  # type: ignore[valid-type]
 PoolingName = Literal[("auto", *POOLINGS.names())]  # type: ignore[valid-type]
+# BLAS (OpenBLAS as NumPy ships it) indexes matrices with 32-bit integers: no width or count beyond this
+MAX_SIZE = 2**31 - 1
+Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
 
@@ -82,7 +85,7 @@ def _generated_data_model(name: str) -> type[DataCommon]:
     fields: dict[str, Any] = {
         "dataset": (Literal[name], Field(description=spec.description)),
         "samples": (
-            PositiveInt,
+            Size,
             Field(1000 if spec.kind == "tabular" else 2000, description="Number of samples."),
         ),
         "noise": (
@@ -93,7 +96,8 @@ def _generated_data_model(name: str) -> type[DataCommon]:
     for pname, param in inspect.signature(spec.fn).parameters.items():
         if pname in ("samples", "noise", "rng"):
             continue
-        fields[pname] = (param.annotation, Field(param.default, description=f"{name} parameter '{pname}'."))
+        kind = Annotated[int, Field(le=MAX_SIZE)] if param.annotation in (int, "int") else param.annotation
+        fields[pname] = (kind, Field(param.default, description=f"{name} parameter '{pname}'."))
     return create_model(f"{name.title().replace('_', '')}Data", __base__=DataCommon, **fields)
 
 
@@ -151,7 +155,7 @@ class MLPConfig(ModelCommon):
     """A multi-layer perceptron: Linear → [norm] → activation → [dropout] per hidden layer."""
 
     kind: Literal["mlp"] = "mlp"
-    hidden_sizes: list[PositiveInt] = Field([16, 16], description="Width of each hidden layer.")
+    hidden_sizes: list[Size] = Field([16, 16], description="Width of each hidden layer.")
     activation: ActivationName = Field("tanh", description="Activation of the hidden layers.")
     output_activation: ActivationName = Field(
         "identity", description="Applied to the output (losses take logits)."
@@ -165,10 +169,10 @@ class TransformerConfig(ModelCommon):
     """A stack of transformer blocks over sequences (token or real-valued)."""
 
     kind: Literal["transformer"] = "transformer"
-    d_model: PositiveInt = Field(64, description="Embedding width.")
-    n_heads: PositiveInt = Field(4, description="Attention heads; d_model must be divisible by it.")
-    n_layers: PositiveInt = Field(2, description="Number of transformer blocks.")
-    ff_mult: PositiveInt = Field(4, description="Feed-forward width as a multiple of d_model.")
+    d_model: Size = Field(64, description="Embedding width.")
+    n_heads: Size = Field(4, description="Attention heads; d_model must be divisible by it.")
+    n_layers: Size = Field(2, description="Number of transformer blocks.")
+    ff_mult: Size = Field(4, description="Feed-forward width as a multiple of d_model.")
     activation: ActivationName = Field("gelu", description="Feed-forward activation.")
     dropout: Probability = Field(0.0, description="Dropout in attention and feed-forward.")
     norm_first: bool = Field(

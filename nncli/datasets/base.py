@@ -151,7 +151,8 @@ def generate(name: str, *, samples: int, noise: float = 0.0, seed: int = 0, **pa
         raise DataError(f"dataset '{name}': samples must be at least 1, got {samples}")
     if not noise >= 0:  # also refuses NaN
         raise DataError(f"dataset '{name}': noise must be non-negative, got {noise}")
-    return spec.fn(samples=samples, noise=noise, rng=np.random.default_rng(seed), **params)
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses values that overflowed
+        return spec.fn(samples=samples, noise=noise, rng=np.random.default_rng(seed), **params)
 
 
 def require(condition: bool, dataset: str, message: str) -> None:

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from nncli.datasets.base import TASKS, Dataset
-from nncli.errors import DataError
+from nncli.errors import DataError, excerpt
 from nncli.fileio import atomic_write, load_npz
 
 MAX_CLASSES = 20  # an integer target with more distinct values than this is read as a regression target
 MIN_SAMPLES = 2
+MAX_COLUMNS = 100_000  # a header wider than this is not a table nncli can train on
 
 
 def load_file(path: str | Path, *, target: str | None = None) -> Dataset:
@@ -67,7 +69,7 @@ def _load_csv(path: Path, target: str | None) -> Dataset:
     if target is None:
         target = "y" if "y" in names else names[-1]
     if target not in names:
-        raise DataError(f"{path}: no column '{target}'; columns: {', '.join(names)}")
+        raise DataError(f"{path}: no column '{excerpt(target)}'; columns: {column_list(names)}")
     if len(names) < 2:
         raise DataError(f"{path}: only the target column '{target}'; at least one feature column is needed")
     lines, rows = lines[1:], rows[1:]
@@ -107,15 +109,25 @@ def read_rows(path: Path) -> tuple[list[int], list[list[str]]]:
     return lines, rows
 
 
+def column_list(names: list[str], shown: int = 8) -> str:
+    """Column names for a message: short excerpts of the first few (a header may not be a CSV's)."""
+    listed = ", ".join(excerpt(n, 24) for n in names[:shown])
+    return listed if len(names) <= shown else f"{listed}, … ({len(names):,} in all)"
+
+
 def _check_header(path: Path, names: list[str], raw: list[str]) -> None:
+    """Every check here is linear in the number of columns, which is itself bounded."""
+    if len(names) > MAX_COLUMNS:
+        raise DataError(f"{path}: the header has {len(names):,} columns; nncli reads at most {MAX_COLUMNS:,}")
     if all(_is_number(cell) for cell in raw):
-        raise DataError(f"{path}: no header row; row 1 holds numbers ({', '.join(raw[:4])})")
+        raise DataError(f"{path}: no header row; row 1 holds numbers ({column_list(raw, 4)})")
     for i, name in enumerate(names):
         if not name:
             raise DataError(f"{path}: column {i + 1} has no name in the header (row 1)")
-    twice = sorted({n for n in names if names.count(n) > 1})
+    twice = sorted(n for n, count in Counter(names).items() if count > 1)
     if twice:
-        raise DataError(f"{path}: column name {', '.join(map(repr, twice))} appears twice in the header")
+        shown = ", ".join(repr(excerpt(n, 24)) for n in twice[:5])
+        raise DataError(f"{path}: column name {shown} appears twice in the header")
 
 
 def _is_number(text: str) -> bool:
@@ -200,6 +212,10 @@ def _load_npz(path: Path) -> Dataset:
                 f"got shape {X.shape}"
             )
         X = _finite(path, "X", X.astype(np.float64))
+    if 0 in X.shape[1:]:
+        sequence = vocab_size is not None or X.ndim == 3
+        empty = "sequences of length 0" if sequence and X.shape[1] == 0 else "0 features"
+        raise DataError(f"{path}: array 'X' has shape {X.shape}: {empty}; nothing to learn from")
     if y.ndim not in (1, 2):
         raise DataError(f"{path}: array 'y' must be 1-D or 2-D (samples[, outputs]); got shape {y.shape}")
     if len(X) != len(y):

@@ -16,7 +16,7 @@ from nncli.config.loading import dump_config
 from nncli.errors import CheckpointError, NncliError, UnknownNameError
 from nncli.rundir import checkpoint
 from nncli.rundir.directory import load_trained
-from nncli.rundir.files import require_run_directory
+from nncli.rundir.records import require_run_directory
 from nncli.training.build import Run, model_inputs
 
 WEIGHTS = ("final", "best")

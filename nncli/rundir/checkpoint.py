@@ -13,7 +13,7 @@ from dataclasses import asdict, fields
 
 import numpy as np
 
-from nncli.errors import CheckpointError
+from nncli.errors import CheckpointError, visible
 from nncli.training.trainer import TrainState
 
 FORMAT_VERSION = 1
@@ -30,8 +30,11 @@ def split_arrays(arrays: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
 
 
 def check_finite(arrays: dict[str, np.ndarray], source: str, what: str) -> None:
-    """Refuse NaN or infinite values: nncli never saves them, so the file was damaged or edited."""
+    """Refuse values that are not real numbers, and NaN or infinite ones: nncli never saves them, so the
+    file was damaged or edited (a complex array would otherwise lose its imaginary part unseen)."""
     for name, value in arrays.items():
+        if value.dtype.kind not in "biuf":
+            raise CheckpointError(f"{source}: {what} '{name}' holds {value.dtype} values, not real numbers")
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise CheckpointError(f"{source}: {what} '{name}' holds NaN or infinite values")
 
@@ -66,6 +69,7 @@ def checkpoint_arrays(run, step: int) -> dict[str, np.ndarray]:
         "train_state": state,
         "model_rng": run.model_rng.bit_generator.state,
         "model": run.config.model.model_dump(mode="json"),
+        "data": run.data.fingerprint,
     }
     arrays["meta"] = np.array(json.dumps(meta))
     return arrays
@@ -84,6 +88,13 @@ def restore_checkpoint(run, arrays: dict[str, np.ndarray], source: str) -> int:
         raise CheckpointError(
             f"{source}: was written for a different model than the run's config.yaml describes "
             f"({_difference(meta.get('model'), model)}); restore the config it was trained with"
+        )
+    if meta.get("data", run.data.fingerprint) != run.data.fingerprint:
+        data = run.config.data
+        what = f"the data file {visible(data.path)}" if hasattr(data, "path") else f"dataset {data.dataset}"
+        raise CheckpointError(
+            f"{source}: {what} is not the data this run was trained on (its fingerprint changed); "
+            "restore that data, or train afresh with --out NEW_DIR"
         )
     total = run.trainer.settings.total_steps
     if not (isinstance(step, int) and 0 <= step <= total):

@@ -7,11 +7,16 @@
     checkpoint.npz    parameters, optimizer state, RNG state and step (see `nncli.rundir.checkpoint`)
     summary.json      how the run ended, final and best numbers
 
-Every file is written atomically; metrics.jsonl grows by whole lines, one write per line.
+    .nncli.lock       held (flock) by the one process writing the run; see `nncli.rundir.lock`
+
+Every file is written atomically; metrics.jsonl grows by whole lines, one write per line. A file-system
+fault while training (disk full, read-only, permission denied) stops the run with a message that says
+what was kept, and summary.json is still written where it can be.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,13 +26,15 @@ from pathlib import Path
 
 from nncli import fileio
 from nncli.config.loading import dump_config, load_config
-from nncli.errors import CheckpointError
+from nncli.errors import CheckpointError, FileSystemError, NncliError, visible
 from nncli.rundir import checkpoint
-from nncli.rundir.files import read_metrics, require_run_directory
+from nncli.rundir.lock import RunLock
+from nncli.rundir.outputs import RUN_FILES
+from nncli.rundir.records import read_metrics, read_summary, require_run_directory
 from nncli.training.build import Run, build_run, count_sparse
 from nncli.training.events import CheckpointDue, Event, StepEnd, TrainingEnd
 
-FILES = ("config.yaml", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json")
+FILES = RUN_FILES
 OWN_FILES = (*FILES, "predictions.csv")  # what --overwrite may remove; anything else stays
 
 
@@ -44,61 +51,112 @@ def default_run_dir(name: str, root: str | Path = "runs") -> Path:
     return path
 
 
-def prepare_new(path: Path, overwrite: bool) -> None:
-    """Create the folder; an existing non-empty one is only reused with `overwrite`, which removes
-    nncli's own files (and temporaries a killed run left) and nothing else."""
+def prepare_new(path: Path, overwrite: bool, inputs: tuple = ()) -> RunLock:
+    """Create the folder and lock it for this run; an existing non-empty one is only reused with
+    `overwrite`, which removes nncli's own files (and temporaries a killed run left) and nothing else.
+    A folder another process is writing is refused, `overwrite` or not, and so is one whose files
+    include an input of this run (`inputs`: the config and data files)."""
+    path = fileio.check_path(path, "--out")
+    shown = visible(path)
     if path.exists() and not path.is_dir():
-        raise CheckpointError(f"{path}: exists and is not a folder; pick another --out")
-    if path.is_dir() and any(path.iterdir()):
-        if not overwrite:
-            raise CheckpointError(
-                f"{path}: already holds files; pass --overwrite to replace them, or pick another --out"
-            )
-        for own in [*(path / name for name in OWN_FILES), *fileio.leftover_temporaries(path, OWN_FILES)]:
-            if own.is_dir() and not own.is_symlink():
-                raise CheckpointError(f"{own}: is a folder where nncli writes a file; pick another --out")
-            own.unlink(missing_ok=True)
+        raise CheckpointError(f"{shown}: exists and is not a folder; pick another --out")
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CheckpointError(f"{path}: cannot create the run directory: {exc}") from None
+        raise CheckpointError(f"{shown}: cannot create the run directory: {fileio.describe(exc)}") from None
+    lock = RunLock.acquire(path)
+    try:
+        # looked at under the lock: a writer that finished a moment ago has left its files here
+        if any(p.name != lock.name for p in path.iterdir()):
+            if not overwrite:
+                raise CheckpointError(
+                    f"{shown}: already holds files; pass --overwrite to replace them, or pick another --out"
+                )
+            own = [*(path / name for name in OWN_FILES), *fileio.leftover_temporaries(path, OWN_FILES)]
+            real_inputs = {os.path.realpath(p) for p in inputs if p is not None}
+            for file in own:
+                if file.is_dir() and not file.is_symlink():
+                    raise CheckpointError(
+                        f"{visible(file)}: is a folder where nncli writes a file; pick another --out"
+                    )
+                if (file.exists() or file.is_symlink()) and os.path.realpath(file) in real_inputs:
+                    raise CheckpointError(
+                        f"{visible(file)}: is an input of this run; --overwrite would replace it. Copy it "
+                        "elsewhere or pick another --out"
+                    )
+            for file in own:
+                file.unlink(missing_ok=True)
+    except BaseException:
+        lock.release()
+        raise
+    return lock
 
 
 def _finite(value):
     return value if value is None or math.isfinite(value) else None
 
 
-class RunDirectory:
-    """Listens to the trainer and keeps the run directory up to date."""
+FINISHED = ("completed", "early_stopped")  # statuses of a run that --resume does not continue
 
-    def __init__(self, path: Path, run: Run) -> None:
-        self.path, self.run = path, run
+
+class RunDirectory:
+    """Listens to the trainer and keeps the run directory up to date, holding its lock until `close()`
+    (or the end of training)."""
+
+    def __init__(self, path: Path, run: Run, lock: RunLock | None = None) -> None:
+        self.path, self.run, self.lock = path, run, lock
         self.summary: dict | None = None
+        self.saved_step: int | None = None  # step of the last checkpoint written (or resumed from)
+
+    def close(self) -> None:
+        """Give up the run directory's lock; safe to call twice."""
+        if self.lock is not None:
+            self.lock.release()
 
     def start(self) -> None:
+        self._guarded(self._start, None)
+
+    def _start(self, _event) -> None:
         fileio.atomic_write_text(self.path / "config.yaml", dump_config(self.run.config))
         fileio.save_npz(self.path / "init.npz", self.run.params.state_dict())
         fileio.atomic_write_text(self.path / "metrics.jsonl", "")
 
     def resume(self) -> int:
         """Load checkpoint.npz into the run and trim metrics.jsonl to the checkpoint's step. A checkpoint
-        that does not load changes nothing in the folder."""
+        that does not load, or a run that is finished, changes nothing in the folder."""
+        shown = visible(self.path)
+        summary = read_summary(self.path)
+        rows = read_metrics(self.path)
+        total = self.run.trainer.settings.total_steps
+        if summary.get("status") in FINISHED:
+            raise CheckpointError(_finished(shown, summary.get("status"), summary.get("steps"), total))
         source = self.path / "checkpoint.npz"
         try:
             arrays = fileio.load_npz(source, "checkpoint")
             step = checkpoint.restore_checkpoint(self.run, arrays, str(source))
         except CheckpointError as exc:
             raise CheckpointError(
-                f"{exc}\ncannot resume; {self.path} is left as it was (start afresh with --out NEW_DIR)"
+                f"{exc}\ncannot resume; {shown} is left as it was (start afresh with --out NEW_DIR)"
             ) from None
+        if step >= total:
+            raise CheckpointError(_finished(shown, "completed", step, total))
+        self.saved_step = step
         for stale in fileio.leftover_temporaries(self.path, FILES):
             stale.unlink(missing_ok=True)
-        kept = [row for row in read_metrics(self.path) if row.get("step", math.inf) <= step]
+        kept = [row for row in rows if row["step"] <= step]
         self.run.trainer.state.history = kept
-        fileio.atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
+        self._guarded(
+            lambda _: fileio.atomic_write_text(
+                self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept)
+            ),
+            None,
+        )
         return step
 
     def __call__(self, event: Event) -> None:
+        self._guarded(self._write, event)
+
+    def _write(self, event: Event) -> None:
         if isinstance(event, StepEnd):
             line = (
                 json.dumps({k: _finite(v) if isinstance(v, float) else v for k, v in event.to_dict().items()})
@@ -107,24 +165,61 @@ class RunDirectory:
             append_line(self.path / "metrics.jsonl", line)
         elif isinstance(event, CheckpointDue):
             fileio.save_npz(self.path / "checkpoint.npz", checkpoint.checkpoint_arrays(self.run, event.step))
+            self.saved_step = event.step
         elif isinstance(event, TrainingEnd):
-            if event.status != "diverged":
+            if event.status not in ("diverged", "failed"):
                 fileio.save_npz(self.path / "final.npz", self.run.params.state_dict())
             self.summary = build_summary(self.run, event, self.path)
             fileio.atomic_write_text(self.path / "summary.json", json.dumps(self.summary, indent=2) + "\n")
+            self.close()
+
+    def _guarded(self, write, event) -> None:
+        """Run `write(event)`; a file-system fault stops the run with a message that says what is kept,
+        after writing summary.json (status 'failed') where the file system still allows it."""
+        try:
+            write(event)
+        except FileSystemError as exc:
+            kept = (
+                f"the checkpoint of step {self.saved_step} is intact"
+                if self.saved_step is not None
+                else "no checkpoint had been written yet"
+            )
+            message = f"{exc}; {kept}"
+            self.write_summary("failed", message)
+            self.close()
+            raise FileSystemError(message) from None
+
+    def write_summary(self, status: str, message: str) -> None:
+        """summary.json for a run that ended without its TrainingEnd (a file-system fault, a second
+        signal), written where the file system still allows; the parameters are left as they were."""
+        end = TrainingEnd(self.run.trainer.state.step, status, message)
+        self.summary = build_summary(self.run, end, self.path)
+        with contextlib.suppress(NncliError):
+            fileio.atomic_write_text(self.path / "summary.json", json.dumps(self.summary, indent=2) + "\n")
+
+
+def _finished(shown: str, status, steps, total: int) -> str:
+    return (
+        f"{shown}: the run is finished ({status} at step {steps} of {total}); --resume continues only a "
+        "stopped run. To train further, train its config.yaml into a new --out with more steps "
+        "(--set training.epochs=N)"
+    )
 
 
 def append_line(path: Path, line: str) -> None:
     """Append one whole line with O_APPEND: one write(2) for a short line, looping only if the kernel
-    writes less (disk full). A reader, or a run killed in between, sees whole lines; resume drops any
-    line that does not parse."""
+    writes less (disk full). A reader, or a run killed in between, sees whole lines; readers skip a last
+    line that has no newline."""
     data = line.encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        while data:
-            data = data[os.write(fd, data) :]
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            while data:
+                data = data[os.write(fd, data) :]
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise fileio.fault(exc, "writing", path) from None
 
 
 def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
@@ -158,13 +253,15 @@ def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
 
 
 def new_run(
-    config, out: Path | None = None, *, overwrite: bool = False, dataset=None
+    config, out: Path | None = None, *, overwrite: bool = False, dataset=None, inputs: tuple = ()
 ) -> tuple[Run, RunDirectory]:
-    """Build a run from a config and give it a fresh run directory (written on `start`)."""
+    """Build a run from a config and give it a fresh, locked run directory (written on `start`);
+    `inputs` are the files the run reads (config, data), which --overwrite must not remove."""
     run = build_run(config, dataset)
     path = Path(out) if out is not None else default_run_dir(config.name or "run")
-    prepare_new(path, overwrite)
-    return run, RunDirectory(path, run)
+    data_path = getattr(config.data, "path", None)
+    lock = prepare_new(path, overwrite, (*inputs, data_path))
+    return run, RunDirectory(path, run, lock)
 
 
 def resumed_run(path: Path) -> tuple[Run, RunDirectory]:
@@ -174,8 +271,12 @@ def resumed_run(path: Path) -> tuple[Run, RunDirectory]:
     if not (path / "checkpoint.npz").exists():
         raise CheckpointError(f"{path}: has no checkpoint.npz to resume from; start afresh with --out")
     run = build_run(config)
-    rundir = RunDirectory(path, run)
-    rundir.resume()
+    rundir = RunDirectory(path, run, RunLock.acquire(path))
+    try:
+        rundir.resume()
+    except BaseException:
+        rundir.close()
+        raise
     return run, rundir
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from nncli.datasets import load_file
-from nncli.datasets.files import parse_numbers, read_rows
+from nncli.datasets.files import column_list, parse_numbers, read_rows
 from nncli.errors import DataError
 from nncli.fileio import atomic_write_text, load_npz
 from nncli.rundir.directory import load_trained
+from nncli.rundir.outputs import check_output
 from nncli.training.build import Run, loss_targets, model_inputs
 
 
@@ -72,8 +73,8 @@ def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
         columns = [i for i, name in enumerate(header) if name != train.target_name]
     else:
         raise DataError(
-            f"{path}: has the columns {', '.join(header)}; the model takes {n} inputs"
-            + (f" ({', '.join(names)})" if names else "")
+            f"{path}: has the columns {column_list(header)}; the model takes {n} inputs"
+            + (f" ({column_list(names)})" if names else "")
         )
     for line, row in zip(lines[1:], rows[1:]):
         if len(row) != len(header):
@@ -100,14 +101,11 @@ def evaluation_data(run: Run, path: Path) -> tuple[np.ndarray, np.ndarray]:
     return model_inputs(run.data, ds.X, dtype), loss_targets(ds.y, run.loss_name, dtype)
 
 
-def output_path(output: Path | None, run_dir: Path) -> Path:
-    """Where predictions go (default run_dir/predictions.csv); checked before any work is done."""
+def output_path(output: Path | None, run_dir: Path, input_file: Path, overwrite: bool = False) -> Path:
+    """Where predictions go (default run_dir/predictions.csv); checked before any work is done: never a
+    run's own file or the input, an existing file only with `overwrite`."""
     output = Path(output) if output is not None else Path(run_dir) / "predictions.csv"
-    if output.is_dir():
-        raise DataError(f"{output}: is a folder; give a file name for --output")
-    if not output.parent.is_dir():
-        raise DataError(f"{output}: the folder {output.parent} does not exist")
-    return output
+    return check_output(output, inputs=[input_file], overwrite=overwrite, option="--output")
 
 
 def predictions(run: Run, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -122,9 +120,11 @@ def predictions(run: Run, X: np.ndarray) -> dict[str, np.ndarray]:
     return {"label": np.argmax(out, axis=-1), "probabilities": probs, "logits": out}
 
 
-def predict_file(run_dir: Path, input_file: Path, output: Path | None = None) -> Path:
+def predict_file(
+    run_dir: Path, input_file: Path, output: Path | None = None, *, overwrite: bool = False
+) -> Path:
     """Write a trained run's predictions for the inputs in `input_file` as CSV; returns the path."""
-    output = output_path(output, run_dir)
+    output = output_path(output, run_dir, input_file, overwrite)
     run = load_trained(run_dir)
     X = read_inputs(input_file, run)
     result = predictions(run, X)

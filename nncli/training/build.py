@@ -3,7 +3,9 @@ regularizers and the trainer. Nothing past this point sees pydantic."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -18,7 +20,8 @@ from nncli.engine.optimizers import OPTIMIZERS
 from nncli.engine.parameters import ParameterBuffer
 from nncli.engine.regularizers import L1, REGULARIZERS
 from nncli.engine.schedules import SCHEDULES
-from nncli.errors import ConfigError, UnknownNameError
+from nncli.errors import ConfigError, UnknownNameError, excerpt
+from nncli.training import limits
 from nncli.training.trainer import LoopSettings, Trainer, steps_per_epoch
 
 # Independent streams from one seed: data, parameter init (then dropout), batch order.
@@ -49,6 +52,17 @@ class Data:
     val: Dataset | None
     standardizer: Standardizer | None
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """SHA-256 of the training and validation arrays (shapes, number types, values); a checkpoint
+        keeps it so a resume on data that changed is refused."""
+        digest = hashlib.sha256()
+        for part in (self.train, self.val):
+            for array in (part.X, part.y) if part is not None else ():
+                digest.update(f"{array.dtype.str}{array.shape}".encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
 
 @dataclass
 class Run:
@@ -67,8 +81,11 @@ def load_dataset(config: RunConfig) -> Dataset:
     data = config.data
     if isinstance(data, FileData):
         return load_file(data.path, target=data.target)
-    params = data.model_dump(exclude={"dataset", "samples", "noise", "validation", "standardize"})
-    return generate(data.dataset, samples=data.samples, noise=data.noise, seed=config.seed, **params)
+    limits.check_generated_size(config)
+    params = limits.generator_params(data)
+    dataset = generate(data.dataset, samples=data.samples, noise=data.noise, seed=config.seed, **params)
+    limits.check_finite_data(dataset, config)
+    return dataset
 
 
 def build_data(config: RunConfig, dataset: Dataset | None = None) -> Data:
@@ -80,8 +97,15 @@ def build_data(config: RunConfig, dataset: Dataset | None = None) -> Data:
         train, val = dataset, None
     standardizer = None
     if config.data.standardize and np.issubdtype(train.X.dtype, np.floating):
-        standardizer = Standardizer.fit(train.X.reshape(-1, train.X.shape[-1]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            standardizer = Standardizer.fit(train.X.reshape(-1, train.X.shape[-1]))
+        limits.check_standardizable(train, standardizer.mean, standardizer.std, data_source(config))
     return Data(train, val, standardizer)
+
+
+def data_source(config: RunConfig) -> str:
+    """The data as a message names it: the file, or the bundled dataset."""
+    return excerpt(getattr(config.data, "path", None) or f"data.dataset {config.data.dataset}", 200)
 
 
 def model_inputs(data: Data, X: np.ndarray, dtype) -> np.ndarray:
@@ -232,6 +256,8 @@ def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
     loss_kwargs = config.loss.model_dump(exclude={"name"}) if config.loss is not None else {}
     loss = LOSSES.get(loss_name)(**loss_kwargs)
     model_rng = np.random.default_rng([config.seed, MODEL_STREAM])
+    limits.check_magnitudes(data, dtype, data_source(config))
+    limits.check_model_size(config, train, output_features(train, loss_name))
     model = build_model(config, train, loss_name, model_rng)
     params = ParameterBuffer(model.named_parameters())
     if config.model.init_values:

@@ -92,6 +92,7 @@ class Trainer:
         self.state = TrainState()
         self.listeners: list[Listener] = []
         self.stop_requested: str | None = None  # set to "interrupted" by a signal handler
+        self.finishing = False  # the loop is over; the final checkpoint and summary are being written
         n = X.shape[0]
         self.steps_per_epoch = steps_per_epoch(n, settings.batch_size)
         self._perm_epoch = -1
@@ -153,11 +154,13 @@ class Trainer:
         X = self.X_val if X is None else X
         y = self.y_val if y is None else y
         self.model.eval()
-        pred = self.model.forward(X)
-        value = self.loss.forward(pred, y)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged run's loss is inf, not a warning
+            pred = self.model.forward(X)
+            value = self.loss.forward(pred, y)
+            metric = self.metric(pred, y)
         self.loss._cache = None
         self.model.train()
-        return value, self.metric(pred, y)
+        return value, metric
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         self.model.eval()
@@ -171,7 +174,11 @@ class Trainer:
         start_time = time.perf_counter() - st.elapsed_s
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
             status, message = self._loop(start_time)
-        if status != "diverged":
+        self.finishing = True
+        # a diverged step changed nothing (its update is skipped), so the parameters and optimizer state
+        # are those of the last good step: kept as the checkpoint while they are finite, to inspect or to
+        # resume with a lower learning rate
+        if status != "diverged" or self._state_is_finite():
             self.emit(CheckpointDue(st.step))
         self.emit(TrainingEnd(st.step, status, message))
         self.status = status
@@ -222,6 +229,11 @@ class Trainer:
             if s.checkpoint_every and st.step % s.checkpoint_every == 0 and not done:
                 self.emit(CheckpointDue(st.step))
         return status, message
+
+    def _state_is_finite(self) -> bool:
+        arrays = [self.params.data, *self.optimizer.state_dict().values()]
+        arrays += [v for _, v in self.model.named_buffers()]
+        return all(np.all(np.isfinite(a)) for a in map(np.asarray, arrays) if a.dtype.kind == "f")
 
     def _evaluate_and_track(self) -> bool:
         """Evaluate, track the best val_loss; True when early stopping says stop."""

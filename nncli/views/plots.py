@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nncli.errors import NncliError
+from nncli.fileio import atomic_write
 from nncli.views import termviz
 
 INSTALL_HINT = "plotting needs matplotlib: pip install 'nncli[plot]'"
@@ -49,8 +50,10 @@ def rgb(i: int) -> tuple[float, float, float]:
 def save(fig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    pyplot().close(fig)
+    try:
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=DPI, bbox_inches="tight"))
+    finally:
+        pyplot().close(fig)
     return path
 
 

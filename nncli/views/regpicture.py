@@ -85,15 +85,20 @@ def save_neurons(run, path: str | Path, *, title: str = "") -> Path:
     return plots.save(fig, path)
 
 
-def run_figures(run, out: Path, name: str) -> list[Path]:
-    """`nncli plot`'s and the report's figures from this module: neurons.png for an MLP on 2-D inputs and
+def run_figure_names(run) -> list[str]:
+    """The files `run_figures` writes for this run: neurons.png for an MLP on 2-D inputs and
     regularization.png for a run with L1 or L2."""
-    written = []
-    if has_neuron_maps(run):
-        written.append(
-            save_neurons(run, out / "neurons.png", title=f"{name}: what each first-layer neuron draws")
-        )
     reg = run.config.regularization
-    if reg.l1 > 0 or reg.l2 > 0:
-        written.append(save(weight_paths(), out / "regularization.png"))
+    return ["neurons.png"] * has_neuron_maps(run) + ["regularization.png"] * (reg.l1 > 0 or reg.l2 > 0)
+
+
+def run_figures(run, out: Path, name: str) -> list[Path]:
+    """`nncli plot`'s and the report's figures from this module (see `run_figure_names`)."""
+    written = []
+    for file in run_figure_names(run):
+        if file == "neurons.png":
+            title = f"{name}: what each first-layer neuron draws"
+            written.append(save_neurons(run, out / file, title=title))
+        else:
+            written.append(save(weight_paths(), out / file))
     return written

@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 from nncli.fileio import atomic_write_text
-from nncli.rundir.files import read_metrics, read_summary, require_run_directory
+from nncli.rundir.outputs import check_output, check_output_folder
+from nncli.rundir.records import read_metrics, read_summary, require_run_directory
 from nncli.views import plots, runplots
 
 MAX_ROWS = 400  # metrics rows shown; longer runs are thinned evenly, keeping the first and last
@@ -150,7 +151,7 @@ def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
 
 
 def build_report(
-    run_dir: str | Path, output: str | Path | None = None, *, log_y: bool = False
+    run_dir: str | Path, output: str | Path | None = None, *, log_y: bool = False, overwrite: bool = False
 ) -> tuple[Path, str]:
     """Write the report (default RUN_DIR/report.html); returns its path and a note ('' when all went in).
 
@@ -158,6 +159,9 @@ def build_report(
     """
     run_dir = require_run_directory(run_dir)
     output = Path(output) if output is not None else run_dir / "report.html"
+    if output.parent != run_dir:  # the default's folder is the run's own; any other may be created
+        check_output_folder(output.parent, option="--output")
+    check_output(output, overwrite=overwrite, option="--output")
     note = ""
     with tempfile.TemporaryDirectory() as tmp:
         if plots.has_matplotlib():
@@ -165,6 +169,5 @@ def build_report(
         else:
             figures, note = [], f"No figures: {plots.INSTALL_HINT}"
         text = render(run_dir, figures, note)
-    output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output, text)
     return output, note

@@ -18,7 +18,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
+from nncli.errors import visible
 from nncli.training.events import Event, StepEnd, TrainingEnd
 
 TABLE_ROWS = 12  # rows kept on screen while training; the run directory keeps them all
@@ -113,9 +115,10 @@ def summary_panel(summary: dict) -> Panel:
     t.add_column()
     metric = summary.get("metric", "metric")
     colour = {"completed": "green", "early_stopped": "cyan", "diverged": "red", "interrupted": "yellow"}
+    status = visible(summary["status"])
     t.add_row(
         "status",
-        f"[{colour.get(summary['status'], 'white')}]{summary['status']}[/] {summary.get('message', '')}",
+        Text.assemble((status, colour.get(status, "white")), " ", visible(summary.get("message") or "")),
     )
     t.add_row("steps", f"{summary['steps']} / {summary['total_steps']}")
     t.add_row("final train loss", fmt(summary.get("final_train_loss"), ".6g"))
@@ -133,14 +136,15 @@ def summary_panel(summary: dict) -> Panel:
     rate = summary.get("steps_per_s")
     t.add_row("wall time", f"{summary['wall_time_s']:.2f} s ({fmt(rate, ',.0f')} steps/s)")
     if summary.get("run_dir"):
-        t.add_row("run directory", summary["run_dir"])
-    return Panel(t, title=f"[bold]{summary.get('name') or 'run'}", expand=False)
+        t.add_row("run directory", Text(visible(summary["run_dir"])))
+    return Panel(t, title=Text(visible(summary.get("name") or "run"), style="bold"), expand=False)
 
 
 def key_value_table(title: str, rows: dict) -> Table:
-    table = Table(title=title, show_header=False)
+    """Rows of plain text (names and paths from files print as they are, never as markup)."""
+    table = Table(title=Text(visible(title)), show_header=False)
     table.add_column(style="bold")
     table.add_column()
     for k, v in rows.items():
-        table.add_row(str(k), fmt(v, ".6g") if isinstance(v, float) else str(v))
+        table.add_row(Text(visible(k)), Text(fmt(v, ".6g") if isinstance(v, float) else visible(v)))
     return table

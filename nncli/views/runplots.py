@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from nncli.rundir.directory import load_run
-from nncli.rundir.files import read_metrics, read_summary
+from nncli.rundir.outputs import check_output, check_output_folder
+from nncli.rundir.records import read_metrics, read_summary
 from nncli.training.predictor import predictor, view_kind
 from nncli.views import plots, regpicture
 
@@ -18,22 +19,34 @@ DATA_VIEWS = {
 }
 
 
-def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: bool = False) -> list[Path]:
+def plot_run(
+    run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: bool = False, overwrite: bool = False
+) -> list[Path]:
     """Every figure that applies to a run: curves.png, then decision_boundary.png or fitted_curve.png,
     neurons.png (an MLP on 2-D inputs), regularization.png (a run with L1 or L2), weights.png and, for
-    transformers, attention.png. Returns the paths written (default RUN_DIR/plots)."""
+    transformers, attention.png. Returns the paths written (default RUN_DIR/plots). Every target is
+    checked before the first is drawn: existing PNGs are replaced only with `overwrite`."""
     plots.require_matplotlib()
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "plots"
     name = run_dir.name
-    metric = run.trainer.metric_name if run is not None else read_summary(run_dir).get("metric", "metric")
+    summary = read_summary(run_dir)  # read (and checked) even when the run supplies the metric's name
+    metric = run.trainer.metric_name if run is not None else summary.get("metric", "metric")
     rows = read_metrics(run_dir)
+    kind = view_kind(run) if run is not None else None
+    names = ["curves.png"]
+    if run is not None:
+        names += [f"{DATA_VIEWS[kind][1]}.png"] if kind is not None else []
+        names += regpicture.run_figure_names(run) + ["weights.png"]
+        names += ["attention.png"] if _draws_attention(run) else []
+    check_output_folder(out)
+    for target in names:
+        check_output(out / target, overwrite=overwrite)
     written = [plots.save_training_curves(rows, metric, out / "curves.png", log_y=log_y, title=name)]
     if run is None:  # diverged before any parameters were saved: the curves are all there is
         return written
     train, val = run.data.train, run.data.val
-    kind = view_kind(run)
     if kind is not None:
         draw, stem = DATA_VIEWS[kind]
         extra = {"X_val": val.X, "y_val": val.y} if val is not None else {}
@@ -42,11 +55,15 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: b
     written += regpicture.run_figures(run, out, name)
     weights = {n: p.data for n, p in run.params.params.items() if p.decay}
     written.append(plots.save_weight_histograms(weights, out / "weights.png", title=f"{name}: weights"))
-    if run.config.model.kind == "transformer" and hasattr(run.model, "attention_maps"):
+    if _draws_attention(run):
         written.append(
             save_run_attention(run, out / "attention.png", title=f"{name}: attention, validation sample 0")
         )
     return written
+
+
+def _draws_attention(run) -> bool:
+    return run.config.model.kind == "transformer" and hasattr(run.model, "attention_maps")
 
 
 def save_run_attention(run, path: Path, *, title: str = "") -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 from nncli.compare.sweep_run import BEST, MANIFEST, read_rows
 from nncli.errors import CheckpointError
 from nncli.fileio import atomic_write_text
+from nncli.rundir.outputs import check_output
 from nncli.views import plots
 from nncli.views.report import CHECK_SCRIPT, CSP, STYLE, cell, figure, key_value_table
 from nncli.views.sweep import value_text
@@ -103,7 +104,9 @@ def render(directory: Path, manifest: dict, rows: list[dict], figures: list[Path
     )
 
 
-def build_sweep_report(directory: str | Path, output: str | Path | None = None) -> tuple[Path, str]:
+def build_sweep_report(
+    directory: str | Path, output: str | Path | None = None, *, overwrite: bool = False
+) -> tuple[Path, str]:
     """Write the sweep's page (default SWEEP_DIR/report.html); returns its path and a note."""
     directory = Path(directory)
     try:
@@ -112,6 +115,7 @@ def build_sweep_report(directory: str | Path, output: str | Path | None = None) 
         raise CheckpointError(f"{directory / MANIFEST}: not a readable sweep manifest ({exc})") from None
     rows = [row for _, row in sorted(read_rows(directory).items())]
     output = Path(output) if output is not None else directory / "report.html"
+    check_output(output, overwrite=overwrite, option="--output")
     note = ""
     with tempfile.TemporaryDirectory() as tmp:
         figures = []
