@@ -8,28 +8,44 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from nncli.cli.common import SetOption, console, user_errors
+from nncli.cli.common import JsonOption, SetOption, console, examples, out_option, user_errors
 
 
+@examples("nncli config schema -o nncli.schema.json", "nncli config schema | jq '.properties | keys'")
 @user_errors
-def config_schema() -> None:
-    """Print the JSON Schema of the config file (for editor autocompletion)."""
-    from nncli.config.schema import RunConfig
+def config_schema(out: out_option("Write the schema to this file instead of printing it.") = None) -> None:
+    """Print the JSON Schema of the config file (for editor autocompletion and validation)."""
+    from nncli.config.json_schema import config_schema as schema
 
-    sys.stdout.write(json.dumps(RunConfig.model_json_schema(), indent=2) + "\n")
+    text = json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from nncli.fileio import atomic_write_text
+
+    atomic_write_text(out, text)
+    console.print(f"wrote {out}", highlight=False, markup=False, soft_wrap=True)
 
 
+@examples(
+    "nncli config validate configs/xor.yaml", "nncli config validate my.yaml --set model.kind=mlp --show"
+)
 @user_errors
 def config_validate(
     file: Annotated[Path, typer.Argument(help="The config file to check.")],
     set_: SetOption = None,
-    show: Annotated[bool, typer.Option(help="Print the resolved config.")] = False,
+    show: Annotated[bool, typer.Option("--show", help="Print the resolved config.")] = False,
+    json_: JsonOption = False,
 ) -> None:
     """Check a config file without training."""
     from nncli.config.loading import dump_config, load_config
 
     cfg, _ = load_config(file, set_ or [])
-    console.print(f"[green]ok:[/] {file} is a valid config")
+    if json_:
+        console.print_json(json.dumps({"valid": True, "config": cfg.model_dump(mode="json")}))
+        return
+    console.print(f"[green]ok:[/] {escape(str(file))} is a valid config", highlight=False)
     if show:
-        console.print(dump_config(cfg), highlight=False, markup=False)
+        console.print(dump_config(cfg), highlight=False, markup=False, soft_wrap=True)

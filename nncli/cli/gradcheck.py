@@ -8,11 +8,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from nncli.cli.common import JsonOption, console, user_errors
+from nncli.cli.common import JsonOption, console, examples, user_errors
 from nncli.errors import NncliError
 
 
+@examples(
+    "nncli gradcheck", "nncli gradcheck --only adam,layer_norm --json", "nncli gradcheck configs/xor.yaml"
+)
 @user_errors
 def gradcheck(
     config: Annotated[
@@ -60,7 +64,7 @@ def gradcheck(
             tensors = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
             tensors += f" ({sum(t.checked for t in r.tensors)} entries)"
             mark = "[green]pass[/]" if r.passed else "[bold red]FAIL[/]"
-            table.add_row(r.component, tensors, f"{r.max_rel_error:.2e}", mark)
+            table.add_row(escape(r.component), escape(tensors), f"{r.max_rel_error:.2e}", mark)
         console.print(table)
         console.print(f"{len(results) - len(failed)} of {len(results)} components pass")
     if failed:

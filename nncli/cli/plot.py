@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import json
 
-import typer
-
-from nncli.cli.common import RunDirArg, console, user_errors
-
-LogYOption = Annotated[bool, typer.Option("--log-y", help="Draw losses on a log scale.")]
+from nncli.cli.common import JsonOption, LogYOption, RunDirArg, console, examples, out_option, user_errors
 
 
+@examples("nncli plot runs/xor", "nncli plot runs/xor -o figures --linear-y")
 @user_errors
 def plot(
     run_dir: RunDirArg,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder for the PNGs (default RUN_DIR/plots).")
-    ] = None,
-    log_y: LogYOption = False,
+    out: out_option("Folder for the PNGs (default RUN_DIR/plots).") = None,
+    log_y: LogYOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Draw a run's loss curves, decision boundary or fitted curve, weight histograms and attention maps."""
     from nncli.views.plots import plot_run
 
-    for path in plot_run(run_dir, out, log_y=log_y):
-        console.print(f"wrote {path}", highlight=False)
+    written = plot_run(run_dir, out, log_y=log_y)
+    if json_:
+        console.print_json(json.dumps({"written": [str(p) for p in written]}))
+        return
+    for path in written:
+        console.print(f"wrote {path}", highlight=False, markup=False, soft_wrap=True)

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import json
 
-import typer
 from rich.markup import escape
 
-from nncli.cli.common import RunDirArg, console, err_console, user_errors
-from nncli.cli.plot import LogYOption
+from nncli.cli.common import (
+    JsonOption,
+    LogYOption,
+    RunDirArg,
+    console,
+    err_console,
+    examples,
+    hidden_alias,
+    out_option,
+    pick,
+    user_errors,
+)
 
 
+@examples("nncli report runs/xor", "nncli report runs/xor -o xor.html")
 @user_errors
 def report(
     run_dir: RunDirArg,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="The HTML file (default RUN_DIR/report.html).")
-    ] = None,
-    log_y: LogYOption = False,
+    out: out_option("The HTML file (default RUN_DIR/report.html).") = None,
+    output: hidden_alias("--output") = None,
+    log_y: LogYOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Write the config, summary, metrics and every plot of a run into one HTML file (images inlined)."""
     from nncli.views.report import build_report
 
-    path, note = build_report(run_dir, output, log_y=log_y)
+    path, note = build_report(run_dir, pick(out, output, "--out", "--output"), log_y=log_y)
     if note:
         err_console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)
-    console.print(f"wrote {path}", highlight=False)
+    if json_:
+        console.print_json(json.dumps({"written": str(path)}))
+    else:
+        console.print(f"wrote {path}", highlight=False, markup=False, soft_wrap=True)

@@ -8,9 +8,19 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, RunDirArg, console, user_errors
+from nncli.cli.common import (
+    JsonOption,
+    RunDirArg,
+    console,
+    examples,
+    hidden_alias,
+    out_option,
+    pick,
+    user_errors,
+)
 
 
+@examples("nncli evaluate runs/xor", "nncli evaluate runs/xor --data new.csv --json")
 @user_errors
 def evaluate(
     run_dir: RunDirArg,
@@ -41,16 +51,22 @@ def evaluate(
         console.print(key_value_table(f"{run.config.name}: {source}", result))
 
 
+@examples("nncli predict runs/xor inputs.csv", "nncli predict runs/xor inputs.csv -o predictions.csv")
 @user_errors
 def predict(
     run_dir: RunDirArg,
     input_file: Annotated[
         Path, typer.Argument(help="A .csv (feature columns, header row) or .npz (X) file.")
     ],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (.csv).")] = None,
+    out: out_option("The .csv to write (default RUN_DIR/predictions.csv).") = None,
+    output: hidden_alias("--output") = None,
+    json_: JsonOption = False,
 ) -> None:
     """Write a trained run's predictions for new inputs."""
     from nncli.rundir.predict import predict_file
 
-    path = predict_file(run_dir, input_file, output)
-    console.print(f"predictions written to {path}")
+    path = predict_file(run_dir, input_file, pick(out, output, "--out", "--output"))
+    if json_:
+        console.print_json(json.dumps({"predictions": str(path)}))
+    else:
+        console.print(f"predictions written to {path}", highlight=False, markup=False, soft_wrap=True)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, SetOption, console, err_console, user_errors
+from nncli.cli.common import (
+    JsonOption,
+    OverwriteOption,
+    QuietOption,
+    SetOption,
+    console,
+    err_console,
+    examples,
+    out_option,
+    user_errors,
+)
 from nncli.errors import ConfigError, NncliError
 
 
@@ -36,24 +47,25 @@ class _StopOnSignal:
             signal.signal(s, h)
 
 
+@examples(
+    "nncli train configs/xor.yaml",
+    "nncli train configs/spirals.yaml --set optimizer.lr=0.01 --set training.steps=500 -o runs/spirals",
+    "nncli train --resume runs/spirals",
+)
 @user_errors
 def train(
     config: Annotated[Path | None, typer.Argument(help="The run's YAML config.")] = None,
     set_: SetOption = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<name>-<time>).")
-    ] = None,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace the files of an existing --out directory.")
-    ] = False,
+    out: out_option("Run directory (default runs/<name>-<time>).") = None,
+    overwrite: OverwriteOption = False,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this directory from its checkpoint.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")] = False,
+    quiet: QuietOption = False,
     json_: JsonOption = False,
-    no_plot: Annotated[
-        bool, typer.Option("--no-plot", help="No live decision boundary / fitted curve.")
-    ] = False,
+    plot: Annotated[
+        bool, typer.Option("--plot/--no-plot", help="Show the live decision boundary / fitted curve.")
+    ] = True,
 ) -> None:
     """Train the model a config describes, showing the loss live, and write a run directory."""
     from nncli.config.loading import load_config
@@ -82,7 +94,7 @@ def train(
         console, trainer.settings.total_steps, trainer.metric_name, start_step=trainer.state.step
     )
     if show:
-        if not no_plot:
+        if plot:
             _attach_live_plot(run, reporter)
         trainer.subscribe(reporter)
     with _StopOnSignal(trainer) as stopper:
@@ -100,6 +112,13 @@ def train(
         err_console.print(f"[bold red]diverged:[/] {summary['message']}", highlight=False)
         raise typer.Exit(3)
     if stopper.received is not None:
+        if not json_:
+            err_console.print(
+                f"continue with: nncli train --resume {shlex.quote(str(directory.path))}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
         raise typer.Exit(_StopOnSignal.CODES[stopper.received])
 
 

@@ -256,7 +256,7 @@ def clear_results(directory: Path) -> None:
         (directory / name).unlink(missing_ok=True)
 
 
-def write_results(comparison: Comparison, directory: Path, *, log_y: bool = True) -> list[Path]:
+def write_results(comparison: Comparison, directory: Path, *, log_y: bool | None = None) -> list[Path]:
     """results.json and curves.csv (atomic writes), and the pictures when matplotlib is installed."""
     from nncli.fileio import atomic_write_text
     from nncli.views import plots

@@ -105,7 +105,7 @@ def output_path(output: Path | None, run_dir: Path) -> Path:
     """Where predictions go (default run_dir/predictions.csv); checked before any work is done."""
     output = Path(output) if output is not None else Path(run_dir) / "predictions.csv"
     if output.is_dir():
-        raise DataError(f"{output}: is a folder; give a file name for --output")
+        raise DataError(f"{output}: is a folder; give a file name for --out")
     if not output.parent.is_dir():
         raise DataError(f"{output}: the folder {output.parent} does not exist")
     return output

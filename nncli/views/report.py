@@ -148,7 +148,7 @@ def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
 
 
 def build_report(
-    run_dir: str | Path, output: str | Path | None = None, *, log_y: bool = False
+    run_dir: str | Path, output: str | Path | None = None, *, log_y: bool | None = None
 ) -> tuple[Path, str]:
     """Write the report (default RUN_DIR/report.html); returns its path and a note ('' when all went in).
 

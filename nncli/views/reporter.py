@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import (
     BarColumn,
@@ -18,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from nncli.training.events import Event, StepEnd, TrainingEnd
 
@@ -113,10 +115,10 @@ def summary_panel(summary: dict) -> Panel:
     t.add_column()
     metric = summary.get("metric", "metric")
     colour = {"completed": "green", "early_stopped": "cyan", "diverged": "red", "interrupted": "yellow"}
-    t.add_row(
-        "status",
-        f"[{colour.get(summary['status'], 'white')}]{summary['status']}[/] {summary.get('message', '')}",
-    )
+    status = Text(summary["status"], style=colour.get(summary["status"], "white"))
+    if summary.get("message"):
+        status.append(f" — {summary['message']}", style="default")
+    t.add_row("status", status)
     t.add_row("steps", f"{summary['steps']} / {summary['total_steps']}")
     t.add_row("final train loss", fmt(summary.get("final_train_loss"), ".6g"))
     t.add_row("final val loss", fmt(summary.get("final_val_loss"), ".6g"))
@@ -128,19 +130,22 @@ def summary_panel(summary: dict) -> Panel:
     sp = summary.get("sparsity") or {}
     if sp.get("weights"):
         t.add_row(
-            "weights", f"{sp['weights']}: {sp['exact_zero']} exactly 0, {sp['near_zero']} below 1e-3·max|w|"
+            "weights",
+            f"{sp['exact_zero']} of {sp['weights']} exactly zero, "
+            f"{sp['near_zero']} below 1e-3 of the largest |w|",
         )
     rate = summary.get("steps_per_s")
     t.add_row("wall time", f"{summary['wall_time_s']:.2f} s ({fmt(rate, ',.0f')} steps/s)")
     if summary.get("run_dir"):
-        t.add_row("run directory", summary["run_dir"])
-    return Panel(t, title=f"[bold]{summary.get('name') or 'run'}", expand=False)
+        t.add_row("run directory", Text(summary["run_dir"]))
+    return Panel(t, title=Text(summary.get("name") or "run", style="bold"), expand=False)
 
 
 def key_value_table(title: str, rows: dict) -> Table:
-    table = Table(title=title, show_header=False)
+    """A two-column table of plain text: keys and values are never read as rich markup."""
+    table = Table(title=escape(title), show_header=False)
     table.add_column(style="bold")
     table.add_column()
     for k, v in rows.items():
-        table.add_row(str(k), fmt(v, ".6g") if isinstance(v, float) else str(v))
+        table.add_row(Text(str(k)), Text(fmt(v, ".6g") if isinstance(v, float) else str(v)))
     return table

@@ -18,6 +18,8 @@ from rich.panel import Panel
 from rich.style import Style
 from rich.text import Span, Text
 
+from nncli.views.scales import log_axis
+
 # matplotlib's tab10: one colour per series or class
 PALETTE = (
     (31, 119, 180),
@@ -181,13 +183,14 @@ def line_chart(
     *,
     width: int = 64,
     height: int = 16,
-    log_y: bool = False,
+    log_y: bool | None = False,
     title: str = "",
 ):
     """Several curves (name → (x, y)) on shared axes in braille, one colour each, with ranges and a legend.
 
-    With `log_y` the y axis is log10 and values ≤ 0 are left out.
+    With `log_y` the y axis is log10 and values ≤ 0 are left out; None chooses (`scales.log_axis`).
     """
+    log_y = log_axis([y for _, y in series.values()], log_y)
     canvas = BrailleCanvas(width, height)
     data = {}
     for name, (x, y) in series.items():
