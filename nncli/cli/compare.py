@@ -116,7 +116,7 @@ def _base_config(path: Path | None, overrides: list[str]):
 
     if path is not None:
         return load_config(path, overrides)[0]
-    return validate(apply_overrides(cmp.DEFAULT_CONFIG, overrides), "default problem")
+    return validate(apply_overrides(cmp.DEFAULT_CONFIG, overrides), "default problem", overrides=overrides)
 
 
 def _headline(plan: cmp.Plan, jobs: int) -> str:
