@@ -18,6 +18,7 @@ def _add(group: typer.Typer, fn, name: str | None = None) -> None:
 config_app = typer.Typer(no_args_is_help=True, help="Inspect and check config files.")
 _add(config_app, config.config_schema, "schema")
 _add(config_app, config.config_validate, "validate")
+_add(config_app, config.config_reference, "reference")
 datasets_app = typer.Typer(no_args_is_help=True, help="The bundled datasets.")
 _add(datasets_app, datasets.datasets_list, "list")
 _add(datasets_app, datasets.datasets_export, "export")

@@ -19,7 +19,10 @@ def config_schema(out: out_option("Write the schema to this file instead of prin
     """Print the JSON Schema of the config file (for editor autocompletion and validation)."""
     from nncli.config.json_schema import config_schema as schema
 
-    text = json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
+    _write_or_print(json.dumps(schema(), indent=2, ensure_ascii=False) + "\n", out)
+
+
+def _write_or_print(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
@@ -27,6 +30,15 @@ def config_schema(out: out_option("Write the schema to this file instead of prin
 
     atomic_write_text(out, text)
     console.print(f"wrote {out}", highlight=False, markup=False, soft_wrap=True)
+
+
+@examples("nncli config reference -o docs/config.md", "nncli config reference | less")
+@user_errors
+def config_reference(out: out_option("Write the page to this file instead of printing it.") = None) -> None:
+    """Print the config reference: every field with its type, default and description (Markdown)."""
+    from nncli.config.reference import config_reference as reference
+
+    _write_or_print(reference(), out)
 
 
 @examples(
