@@ -6,7 +6,7 @@ module is one group of commands, registered here. Nothing in nncli imports this 
 
 import typer
 
-from nncli.cli import attention, compare, config, datasets, gradcheck, plot, report, runs, train
+from nncli.cli import attention, compare, config, datasets, gradcheck, init, plot, report, runs, train
 from nncli.cli.common import HELP_OPTIONS, app
 
 
@@ -27,6 +27,7 @@ _add(app, train.train)
 _add(app, runs.evaluate)
 _add(app, runs.predict)
 _add(app, gradcheck.gradcheck)
+_add(app, init.init)
 app.add_typer(config_app, name="config")
 app.add_typer(datasets_app, name="datasets")
 _add(app, compare.compare_optimizers, "compare-optimizers")
