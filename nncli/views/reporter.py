@@ -108,36 +108,48 @@ class TrainingReporter:
             self._live.update(self.render())
 
 
+STATUS_STYLES = {"completed": "green", "early_stopped": "cyan", "diverged": "red", "interrupted": "yellow"}
+
+
+def summary_rows(summary: dict) -> list[tuple[str, str]]:
+    """(label, text) of each line of a run's summary: what the terminal panel and the HTML report show."""
+    metric = summary.get("metric", "metric")
+    status = summary["status"] + (f" — {summary['message']}" if summary.get("message") else "")
+    rows = [
+        ("status", status),
+        ("steps", f"{summary['steps']} / {summary['total_steps']}"),
+        ("final train loss", fmt(summary.get("final_train_loss"), ".6g")),
+        ("final val loss", fmt(summary.get("final_val_loss"), ".6g")),
+        (f"final val {metric}", fmt(summary.get("final_val_metric"), ".4f")),
+        ("best val loss", f"{fmt(summary.get('best_val_loss'), '.6g')} (step {summary.get('best_step')})"),
+        (f"best val {metric}", fmt(summary.get("best_val_metric"), ".4f")),
+    ]
+    sp = summary.get("sparsity") or {}
+    if sp.get("weights"):
+        rows.append(
+            (
+                "weights",
+                f"{sp['exact_zero']} of {sp['weights']} exactly zero, "
+                f"{sp['near_zero']} below 1e-3 of the largest |w|",
+            )
+        )
+    rate = summary.get("steps_per_s")
+    rows.append(("wall time", f"{summary['wall_time_s']:.2f} s ({fmt(rate, ',.0f')} steps/s)"))
+    if summary.get("run_dir"):
+        rows.append(("run directory", summary["run_dir"]))
+    return rows
+
+
 def summary_panel(summary: dict) -> Panel:
     """The closing panel: how the run ended and its final and best numbers."""
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
-    metric = summary.get("metric", "metric")
-    colour = {"completed": "green", "early_stopped": "cyan", "diverged": "red", "interrupted": "yellow"}
-    status = Text(summary["status"], style=colour.get(summary["status"], "white"))
-    if summary.get("message"):
-        status.append(f" — {summary['message']}", style="default")
-    t.add_row("status", status)
-    t.add_row("steps", f"{summary['steps']} / {summary['total_steps']}")
-    t.add_row("final train loss", fmt(summary.get("final_train_loss"), ".6g"))
-    t.add_row("final val loss", fmt(summary.get("final_val_loss"), ".6g"))
-    t.add_row(f"final val {metric}", fmt(summary.get("final_val_metric"), ".4f"))
-    t.add_row(
-        "best val loss", f"{fmt(summary.get('best_val_loss'), '.6g')} (step {summary.get('best_step')})"
-    )
-    t.add_row(f"best val {metric}", fmt(summary.get("best_val_metric"), ".4f"))
-    sp = summary.get("sparsity") or {}
-    if sp.get("weights"):
-        t.add_row(
-            "weights",
-            f"{sp['exact_zero']} of {sp['weights']} exactly zero, "
-            f"{sp['near_zero']} below 1e-3 of the largest |w|",
-        )
-    rate = summary.get("steps_per_s")
-    t.add_row("wall time", f"{summary['wall_time_s']:.2f} s ({fmt(rate, ',.0f')} steps/s)")
-    if summary.get("run_dir"):
-        t.add_row("run directory", Text(summary["run_dir"]))
+    for label, text in summary_rows(summary):
+        value = Text(text)
+        if label == "status":
+            value.stylize(STATUS_STYLES.get(summary["status"], "white"), 0, len(summary["status"]))
+        t.add_row(label, value)
     return Panel(t, title=Text(summary.get("name") or "run", style="bold"), expand=False)
 
 
