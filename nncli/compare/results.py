@@ -272,5 +272,8 @@ def write_results(comparison: Comparison, directory: Path, *, log_y: bool | None
         if comparison.plan.problem["kind"] == "landscape":
             grid, extent = comparison.landscape
             path = directory / "landscape.png"
-            written.append(plots.save_landscape(grid, extent, comparison.paths(), path, title=name))
+            axes = tuple(comparison.plan.problem["parameters"])
+            written.append(
+                plots.save_landscape(grid, extent, comparison.paths(), path, title=name, axes=axes)
+            )
     return written

@@ -139,8 +139,10 @@ def save_landscape(
     path: str | Path,
     *,
     title: str = "",
+    axes: tuple[str, str] = ("x", "y"),
 ) -> Path:
-    """A loss landscape as filled contours at log-spaced levels, with optimizer paths drawn on top.
+    """A loss landscape as filled contours at log-spaced levels, its lowest point marked, with optimizer
+    paths drawn on top; `axes` names the two parameters.
 
     grid[i, j] is the loss at x = linspace(xmin, xmax, nx)[j], y = linspace(ymin, ymax, ny)[i]. As in
     `termviz.contour_map`, values are shifted by −min + δ (δ = 10⁻³·span) so the log levels work for any loss.
@@ -166,9 +168,13 @@ def save_landscape(
         ax.plot(points[:, 0], points[:, 1], "-", color=rgb(i), linewidth=1.5, label=name)
         ax.plot(*points[0], "o", color=rgb(i), markerfacecolor="none", markersize=7)
         ax.plot(*points[-1], "*", color=rgb(i), markersize=11, markeredgecolor="black", markeredgewidth=0.5)
-    ax.set(xlim=(xmin, xmax), ylim=(ymin, ymax), title=title)
-    if paths:
-        ax.legend(loc="upper right", framealpha=0.8)
+    j, i = np.unravel_index(np.nanargmin(grid), grid.shape)
+    ax.plot(xs[i], ys[j], "X", color="white", markeredgecolor="black", markersize=10, label="grid minimum")
+    ax.annotate(
+        f"min ({xs[i]:.3g}, {ys[j]:.3g})", (xs[i], ys[j]), (6, -12), textcoords="offset points", color="white"
+    )
+    ax.set(xlim=(xmin, xmax), ylim=(ymin, ymax), title=title, xlabel=axes[0], ylabel=axes[1])
+    ax.legend(loc="upper right", framealpha=0.8)
     return save(fig, path)
 
 
