@@ -57,7 +57,7 @@ def test_without_colour_landscape_paths_are_numbered():
     grid = np.add.outer(np.linspace(-1, 1, 20) ** 2, np.linspace(-1, 1, 20) ** 2)
     paths = {"adam": np.array([[-0.9, -0.9], [0.0, 0.0]]), "sgd": np.array([[0.9, -0.9], [0.0, 0.0]])}
     text = "\n".join(render(termviz.contour_map(grid, (-1, 1, -1, 1), paths, width=30, height=12)))
-    assert "1 adam  2 sgd" in text and text.count("1") > 3 and text.count("2") > 3
+    assert "1 adam  2 sgd  (○ start, ● end)" in text and text.count("1") > 3 and text.count("2") > 3
 
 
 def test_colour_or_not_follows_the_console():

@@ -19,6 +19,8 @@ from nncli.cli.common import (
     user_errors,
 )
 from nncli.errors import NncliError
+from nncli.rundir.directory import load_trained
+from nncli.views import plots, termviz
 
 
 @examples("nncli attention runs/reverse --sample 3", "nncli attention runs/reverse --head 0 -o attention.png")
@@ -33,9 +35,6 @@ def attention(
     json_: JsonOption = False,
 ) -> None:
     """Draw where a transformer run looks: softmax(QKᵀ/√d) of one sample, per head."""
-    from nncli.rundir.directory import load_trained
-    from nncli.views import termviz
-
     run = load_trained(run_dir)
     if run.config.model.kind != "transformer":
         raise NncliError(f"{run_dir}: is a {run.config.model.kind} run; attention maps need a transformer")
@@ -71,8 +70,6 @@ def attention(
             )
         )
     if png is not None:
-        from nncli.views import plots
-
         plots.require_matplotlib()
         path = plots.save_attention_maps(
             maps, png, tokens=labels, title=f"{run.config.name}: sample {sample}"

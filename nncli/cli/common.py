@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from nncli.errors import NncliError
+from nncli.version import __version__
 
 EXIT_CODES = {
     0: "success",
@@ -87,8 +88,6 @@ def examples(*commands: str):
 
 def _version(value: bool) -> None:
     if value:
-        from nncli import __version__
-
         console.print(f"nncli {__version__}", highlight=False)
         raise typer.Exit()
 

@@ -11,13 +11,16 @@ import typer
 from rich.markup import escape
 
 from nncli.cli.common import JsonOption, SetOption, console, examples, out_option, user_errors
+from nncli.config.json_schema import config_schema as schema
+from nncli.config.loading import dump_config, load_config
+from nncli.config.reference import config_reference as reference
+from nncli.fileio import atomic_write_text
 
 
 @examples("nncli config schema -o nncli.schema.json", "nncli config schema | jq '.properties | keys'")
 @user_errors
 def config_schema(out: out_option("Write the schema to this file instead of printing it.") = None) -> None:
     """Print the JSON Schema of the config file (for editor autocompletion and validation)."""
-    from nncli.config.json_schema import config_schema as schema
 
     _write_or_print(json.dumps(schema(), indent=2, ensure_ascii=False) + "\n", out)
 
@@ -26,7 +29,6 @@ def _write_or_print(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
-    from nncli.fileio import atomic_write_text
 
     atomic_write_text(out, text)
     console.print(f"wrote {out}", highlight=False, markup=False, soft_wrap=True)
@@ -36,7 +38,6 @@ def _write_or_print(text: str, out: Path | None) -> None:
 @user_errors
 def config_reference(out: out_option("Write the page to this file instead of printing it.") = None) -> None:
     """Print the config reference: every field with its type, default and description (Markdown)."""
-    from nncli.config.reference import config_reference as reference
 
     _write_or_print(reference(), out)
 
@@ -52,7 +53,6 @@ def config_validate(
     json_: JsonOption = False,
 ) -> None:
     """Check a config file without training."""
-    from nncli.config.loading import dump_config, load_config
 
     cfg, _ = load_config(file, set_ or [])
     if json_:

@@ -7,18 +7,20 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
 from nncli.cli.common import JsonOption, console, examples, hidden_alias, out_option, pick, user_errors
+from nncli.config.loading import parse_override, validate
+from nncli.config.schema import RunConfig
+from nncli.datasets import DATASETS, save_file
 from nncli.errors import NncliError
+from nncli.training.build import load_dataset
 
 
 @examples("nncli datasets list", "nncli datasets list --json")
 @user_errors
 def datasets_list(json_: JsonOption = False) -> None:
     """Show every bundled dataset with its task and parameters."""
-    from rich.table import Table
-
-    from nncli.datasets import DATASETS
 
     rows = []
     for name in DATASETS.names():
@@ -62,10 +64,6 @@ def datasets_export(
     json_: JsonOption = False,
 ) -> None:
     """Write a bundled dataset to a .csv or .npz file."""
-    from nncli.config.loading import parse_override, validate
-    from nncli.config.schema import RunConfig
-    from nncli.datasets import save_file
-    from nncli.training.build import load_dataset
 
     path = pick(out, output, "--out", "--output")
     if path is None:

@@ -9,9 +9,13 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from rich.table import Table
 
+from nncli import gradcheck as gc
 from nncli.cli.common import JsonOption, console, examples, user_errors
+from nncli.config.loading import load_config
 from nncli.errors import NncliError
+from nncli.gradcheck.config_case import config_case
 
 
 @examples(
@@ -30,16 +34,10 @@ def gradcheck(
     json_: JsonOption = False,
 ) -> None:
     """Check every hand-written gradient against central finite differences (float64)."""
-    from rich.table import Table
-
-    from nncli import gradcheck as gc
 
     if not (0 < eps < math.inf and 0 < threshold < math.inf) or samples < 1:
         raise NncliError("--eps and --threshold must be > 0 and --samples ≥ 1")
     if config is not None:
-        from nncli.config.loading import load_config
-        from nncli.gradcheck.config_case import config_case
-
         cfg, _ = load_config(config)
         rng = __import__("numpy").random.default_rng(seed)
         results = [

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import OverwriteOption, console, examples, out_option, user_errors
-from nncli.config.starter import STARTERS
+from nncli.config.starter import STARTERS, starter_config
 from nncli.errors import NncliError
+from nncli.fileio import atomic_write_text
 
 ModelKind = Enum("ModelKind", {name: name for name in STARTERS}, type=str)
 
@@ -26,8 +27,6 @@ def init(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Write a commented starter config, every line explained, ready for `nncli train`."""
-    from nncli.config.starter import starter_config
-    from nncli.fileio import atomic_write_text
 
     path = out if out is not None else Path("config.yaml")
     text = starter_config(model.value, dataset)

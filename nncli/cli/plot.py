@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from nncli.cli.common import JsonOption, LogYOption, RunDirArg, console, examples, out_option, user_errors
+from nncli.views.plots import plot_run
 
 
 @examples("nncli plot runs/xor", "nncli plot runs/xor -o figures --linear-y")
@@ -16,7 +17,6 @@ def plot(
     json_: JsonOption = False,
 ) -> None:
     """Draw a run's loss curves, decision boundary or fitted curve, weight histograms and attention maps."""
-    from nncli.views.plots import plot_run
 
     written = plot_run(run_dir, out, log_y=log_y)
     if json_:

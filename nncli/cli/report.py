@@ -18,6 +18,7 @@ from nncli.cli.common import (
     pick,
     user_errors,
 )
+from nncli.views.report import build_report
 
 
 @examples("nncli report runs/xor", "nncli report runs/xor -o xor.html")
@@ -30,7 +31,6 @@ def report(
     json_: JsonOption = False,
 ) -> None:
     """Write the config, summary, metrics and every plot of a run into one HTML file (images inlined)."""
-    from nncli.views.report import build_report
 
     path, note = build_report(run_dir, pick(out, output, "--out", "--output"), log_y=log_y)
     if note:

@@ -18,6 +18,9 @@ from nncli.cli.common import (
     pick,
     user_errors,
 )
+from nncli.rundir.directory import load_trained
+from nncli.rundir.predict import evaluation_data, predict_file
+from nncli.views.reporter import key_value_table
 
 
 @examples("nncli evaluate runs/xor", "nncli evaluate runs/xor --data new.csv --json")
@@ -30,9 +33,6 @@ def evaluate(
     json_: JsonOption = False,
 ) -> None:
     """Report the loss and metric of a trained run."""
-    from nncli.rundir.directory import load_trained
-    from nncli.rundir.predict import evaluation_data
-    from nncli.views.reporter import key_value_table
 
     run = load_trained(run_dir)
     trainer = run.trainer
@@ -63,7 +63,6 @@ def predict(
     json_: JsonOption = False,
 ) -> None:
     """Write a trained run's predictions for new inputs."""
-    from nncli.rundir.predict import predict_file
 
     path = predict_file(run_dir, input_file, pick(out, output, "--out", "--output"))
     if json_:

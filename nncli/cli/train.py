@@ -21,7 +21,11 @@ from nncli.cli.common import (
     out_option,
     user_errors,
 )
+from nncli.config.loading import load_config
 from nncli.errors import ConfigError, NncliError
+from nncli.rundir import directory as rd
+from nncli.views.liveplot import attach
+from nncli.views.reporter import TrainingReporter, summary_panel
 
 
 class _StopOnSignal:
@@ -68,9 +72,6 @@ def train(
     ] = True,
 ) -> None:
     """Train the model a config describes, showing the loss live, and write a run directory."""
-    from nncli.config.loading import load_config
-    from nncli.rundir import directory as rd
-    from nncli.views.reporter import TrainingReporter, summary_panel
 
     if resume is not None:
         if config is not None or set_ or out is not None:
@@ -95,7 +96,7 @@ def train(
     )
     if show:
         if plot:
-            _attach_live_plot(run, reporter)
+            attach(run, reporter, console)  # the live boundary / fitted curve, where it fits
         trainer.subscribe(reporter)
     with _StopOnSignal(trainer) as stopper:
         if show:
@@ -120,12 +121,3 @@ def train(
                 soft_wrap=True,
             )
         raise typer.Exit(_StopOnSignal.CODES[stopper.received])
-
-
-def _attach_live_plot(run, reporter) -> None:
-    """The live decision boundary / fitted curve beside the loss table, where the terminal allows."""
-    try:
-        from nncli.views.liveplot import attach
-    except ImportError:
-        return
-    attach(run, reporter, console)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Tag, ValidationError
 
 from nncli.config.schema import RunConfig
-from nncli.registry import did_you_mean
+from nncli.errors import did_you_mean
 
 
 def format_validation_error(

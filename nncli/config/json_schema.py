@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from nncli import __version__
 from nncli.config.schema import RunConfig
+from nncli.version import __version__
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = f"urn:nncli:config:{__version__}"

@@ -195,8 +195,6 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> tuple[RunConfig,
 
     Relative data paths are resolved against the config file's folder.
     """
-    from nncli.training.build import resolve_data_path
-
     path = Path(path)
     raw, lines = _read_yaml(read_config_text(path), str(path))
     if raw is None:
@@ -253,3 +251,14 @@ def validate(
 def dump_config(config: RunConfig) -> str:
     """The resolved config as YAML, every default filled in."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def resolve_data_path(raw: dict, base: Path) -> dict:
+    """Make a relative `data.path` relative to the config file's folder."""
+    data = raw.get("data")
+    if isinstance(data, dict) and isinstance(data.get("path"), str):
+        path = Path(data["path"]).expanduser()
+        if not path.is_absolute():
+            data = {**data, "path": str((base / path).resolve())}
+            raw = {**raw, "data": data}
+    return raw

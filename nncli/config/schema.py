@@ -28,12 +28,22 @@ from pydantic import (
 )
 
 from nncli.config.fields import eps_field, lr_field, named, weight_decay_field
-from nncli.config.shorthand import ByName
+from nncli.config.shorthand import by_name
 from nncli.datasets import DATASETS
 from nncli.datasets.base import NOISE_DOCS
 from nncli.engine.activations import ACTIVATIONS
+from nncli.engine.layers import INITS
+from nncli.engine.models import NORMS
+from nncli.engine.regularizers import L1_MODES
+from nncli.engine.transformer import POOLINGS, POSITIONAL_KINDS
 
+# Name lists come from the engine, so the config accepts exactly what the builders know.
 ActivationName = Literal[tuple(ACTIVATIONS.names())]  # type: ignore[valid-type]
+InitName = Literal[INITS]  # type: ignore[valid-type]
+NormName = Literal[tuple(NORMS)]  # type: ignore[valid-type]
+L1Mode = Literal[L1_MODES]  # type: ignore[valid-type]
+PositionalKind = Literal[POSITIONAL_KINDS]  # type: ignore[valid-type]
+PoolingName = Literal[("auto", *POOLINGS.names())]  # type: ignore[valid-type]
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
 
@@ -118,8 +128,10 @@ class NeuronConfig(Strict):
     """The notes' single neuron N(x) = f(Wx + b)."""
 
     kind: Literal["neuron"] = Field("neuron", description="The notes' single neuron: one Linear and f.")
+    # identity by default: the default loss for its data (bce_with_logits, mse) takes the raw Wx + b,
+    # which is logistic or linear regression; sigmoid gives the notes' MSE neuron (configs/neuron.yaml)
     activation: ActivationName = Field("identity", description="f; sigmoid for the notes' MSE neuron.")
-    init: Literal["default", "xavier", "he"] = Field("default", description="Weight initialisation.")
+    init: InitName = Field("default", description="Weight initialisation.")
 
 
 class MLPConfig(Strict):
@@ -131,11 +143,9 @@ class MLPConfig(Strict):
     output_activation: ActivationName = Field(
         "identity", description="Applied to the output (losses take logits)."
     )
-    norm: Literal["none", "layer_norm", "batch_norm"] = Field(
-        "none", description="Normalisation per hidden layer."
-    )
+    norm: NormName = Field("none", description="Normalisation per hidden layer.")
     dropout: Probability = Field(0.0, description="Dropout probability after each hidden activation.")
-    init: Literal["default", "xavier", "he"] = Field("default", description="Weight initialisation.")
+    init: InitName = Field("default", description="Weight initialisation.")
 
 
 class TransformerConfig(Strict):
@@ -152,8 +162,8 @@ class TransformerConfig(Strict):
         True, description="Pre-norm (GPT-2) if true, post-norm (original paper) if false."
     )
     causal: bool = Field(False, description="Mask attention to future positions.")
-    positional: Literal["learned", "sinusoidal"] = Field("learned", description="Positional encoding.")
-    pooling: Literal["auto", "none", "mean", "first"] = Field(
+    positional: PositionalKind = Field("learned", description="Positional encoding.")
+    pooling: PoolingName = Field(
         "auto", description="Per-position outputs (none) or pooled (mean/first); auto follows the data."
     )
 
@@ -198,7 +208,7 @@ class RegularizationConfig(Strict):
 
     l1: NonNegativeFloat = Field(0.0, description="L1 strength λ₁; ≥ 0.")
     l2: NonNegativeFloat = Field(0.0, description="L2 strength λ₂ (gradient 2λ₂w); ≥ 0.")
-    l1_mode: Literal["subgradient", "proximal"] = Field(
+    l1_mode: L1Mode = Field(
         "subgradient", description="subgradient: add λ₁·sign(w); proximal: soft-threshold after each step."
     )
     apply_to: Literal["weights", "all"] = Field(
@@ -210,10 +220,12 @@ class RegularizationConfig(Strict):
 
 
 class SGDConfig(Strict):
+    """torch.optim.SGD, with its defaults (lr 1e-3 since PyTorch 2.0)."""
+
     name: Literal["sgd"] = named(
         "sgd", "Stochastic gradient descent, with momentum if momentum > 0", "optim.SGD"
     )
-    lr: float = lr_field(0.1)
+    lr: float = lr_field(1e-3)
     momentum: NonNegativeFloat = Field(0.0, description="Momentum factor μ: v ← μv + g; ≥ 0 (momentum).")
     dampening: NonNegativeFloat = Field(0.0, description="v ← μv + (1 − dampening)·g; ≥ 0 (dampening).")
     nesterov: bool = Field(False, description="Nesterov momentum; needs momentum > 0 and dampening 0.")
@@ -367,16 +379,16 @@ class RunConfig(Strict):
     model: ModelConfig = Field(
         default_factory=MLPConfig, description="The network: neuron, mlp or transformer."
     )
-    loss: Annotated[LossConfig, ByName(LossConfig)] | None = Field(
+    loss: by_name(LossConfig) | None = Field(
         None, description="The loss, or just its name; default: cross_entropy or mse, from the data."
     )
     regularization: RegularizationConfig = Field(
         default_factory=RegularizationConfig, description="L1 and L2 penalties on the weights."
     )
-    optimizer: Annotated[OptimizerConfig, ByName(OptimizerConfig)] = Field(
+    optimizer: by_name(OptimizerConfig) = Field(
         default_factory=AdamConfig, description="The optimizer, or just its name (with its defaults)."
     )
-    schedule: Annotated[ScheduleConfig, ByName(ScheduleConfig)] = Field(
+    schedule: by_name(ScheduleConfig) = Field(
         default_factory=ConstantSchedule, description="The learning-rate schedule, or just its name."
     )
     training: TrainingConfig = Field(description="The loop: epochs or steps, batches, logging, stopping.")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import typing
 from typing import Any
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
-from pydantic_core import core_schema
+from pydantic import BeforeValidator, GetJsonSchemaHandler
 
 
 class ByName:
@@ -21,9 +20,12 @@ class ByName:
     def lift(self, value: Any) -> Any:
         return {self.key: value} if isinstance(value, str) else value
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
-        return core_schema.no_info_before_validator_function(self.lift, handler(source))
-
     def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict:
         short = {"type": "string", "enum": self.names, "description": f"Short for {{{self.key}: ...}}."}
         return {"anyOf": [short, handler(schema)]}
+
+
+def by_name(union: Any, key: str = "name") -> Any:
+    """`union` (a discriminated union of sections) that also accepts just the name of a member."""
+    names = ByName(union, key)
+    return typing.Annotated[union, BeforeValidator(names.lift), names]

@@ -10,8 +10,7 @@ from pydantic import BaseModel
 
 from nncli.config.loading import validate
 from nncli.datasets import DATASETS
-from nncli.errors import ConfigError
-from nncli.registry import did_you_mean
+from nncli.errors import ConfigError, did_you_mean
 
 # model → (its dataset, extra data settings for that dataset, the rest of the config)
 STARTERS: dict[str, tuple[str, dict, dict]] = {

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from nncli.datasets.base import TASKS, Dataset
 from nncli.errors import DataError
-from nncli.fileio import atomic_write
+from nncli.fileio import atomic_write, load_npz
 
 MAX_CLASSES = 20  # an integer target with more distinct values than this is read as a regression target
 MIN_SAMPLES = 2
@@ -170,7 +169,7 @@ def _csv_text(dataset: Dataset, path: Path) -> str:
 
 
 def _load_npz(path: Path) -> Dataset:
-    arrays = _read_npz(path)
+    arrays = load_npz(path, ".npz archive", error=DataError)
     for key in ("X", "y"):
         if key not in arrays:
             raise DataError(f"{path}: no array '{key}'; arrays: {', '.join(arrays) or 'none'}")
@@ -219,32 +218,6 @@ def _load_npz(path: Path) -> Dataset:
         raise DataError(f"{path}: labels 'y' must be 1-D, or (samples, seq_len) for sequences; got {y.shape}")
     y, k = _labels(y, n_classes, f"{path}: array 'y'")
     return Dataset(X, y, task, path.stem, k, vocab_size, features, target_name)
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    # numpy leaks its own file handle when the zip is corrupt, so the file is opened here
-    with path.open("rb") as f:
-        try:
-            npz = np.load(f, allow_pickle=False)
-        except ValueError:  # neither .npz nor .npy: numpy would have to unpickle it, and refuses
-            raise DataError(f"{path}: not an .npz archive") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as err:
-            raise DataError(f"{path}: not a readable .npz archive ({err})") from None
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise DataError(f"{path}: holds a single .npy array, not an .npz archive of X and y")
-        arrays = {}
-        with npz:
-            for key in npz.files:
-                try:
-                    arrays[key] = npz[key]
-                except ValueError:  # "Object arrays cannot be loaded when allow_pickle=False"
-                    raise DataError(
-                        f"{path}: array '{key}' holds Python objects (a pickle), which nncli refuses "
-                        "to load; save plain numeric arrays"
-                    ) from None
-                except (OSError, EOFError, zipfile.BadZipFile) as err:
-                    raise DataError(f"{path}: array '{key}' cannot be read ({err})") from None
-    return arrays
 
 
 def _scalar(path: Path, arrays: dict[str, np.ndarray], key: str, kind: type) -> object:

@@ -12,8 +12,7 @@ import numpy as np
 from nncli.datasets import load_file
 from nncli.datasets.files import parse_numbers, read_rows
 from nncli.errors import DataError
-from nncli.fileio import atomic_write_text
-from nncli.rundir.checkpoint import load_npz
+from nncli.fileio import atomic_write_text, load_npz
 from nncli.rundir.directory import load_trained
 from nncli.training.build import Run, loss_targets, model_inputs
 

@@ -4,7 +4,6 @@ regularizers and the trainer. Nothing past this point sees pydantic."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -17,10 +16,10 @@ from nncli.engine.models import MODELS
 from nncli.engine.module import Module
 from nncli.engine.optimizers import OPTIMIZERS
 from nncli.engine.parameters import ParameterBuffer
-from nncli.engine.regularizers import L1, L2
+from nncli.engine.regularizers import L1, REGULARIZERS
 from nncli.engine.schedules import SCHEDULES
 from nncli.errors import ConfigError
-from nncli.training.trainer import LoopSettings, Trainer
+from nncli.training.trainer import LoopSettings, Trainer, steps_per_epoch
 
 # Independent streams from one seed: data, parameter init (then dropout), batch order.
 DATA_STREAM, MODEL_STREAM, SHUFFLE_STREAM = 0, 1, 2
@@ -165,8 +164,7 @@ def skip_data_gradient(model: Module) -> None:
 def loop_settings(config: RunConfig, n_train: int) -> LoopSettings:
     t = config.training
     batch = n_train if t.batch_size == 0 or t.batch_size >= n_train else t.batch_size
-    per_epoch = n_train // batch + (n_train % batch > 1)
-    total = t.steps if t.steps is not None else t.epochs * per_epoch
+    total = t.steps if t.steps is not None else t.epochs * steps_per_epoch(n_train, batch)
     return LoopSettings(
         total_steps=total,
         batch_size=batch,
@@ -231,13 +229,10 @@ def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
     optimizer = build_optimizer(config, params)
     schedule = build_schedule(config, settings.total_steps)
     reg = config.regularization
-    regularizers = [L2(reg.l2)] if reg.l2 > 0 else []
-    proximal = None
-    if reg.l1 > 0:
-        if reg.l1_mode == "proximal":
-            proximal = L1(reg.l1)
-        else:
-            regularizers.insert(0, L1(reg.l1))
+    # proximal L1 is a step after the update, not a gradient term
+    proximal = L1(reg.l1) if reg.l1 > 0 and reg.l1_mode == "proximal" else None
+    strengths = {"l1": 0.0 if proximal else reg.l1, "l2": reg.l2}
+    regularizers = [REGULARIZERS.get(name)(s) for name, s in strengths.items() if s > 0]
     metric, metric_name = build_metric(train, loss_name)
     trainer = Trainer(
         model=model,
@@ -270,14 +265,3 @@ def count_sparse(params: ParameterBuffer, relative: float = 1e-3) -> dict[str, i
         "exact_zero": int(np.sum(w == 0)),
         "near_zero": int(np.sum(np.abs(w) < relative * largest)) if largest > 0 else int(w.size),
     }
-
-
-def resolve_data_path(raw: dict, base: Path) -> dict:
-    """Make a relative `data.path` relative to the config file's folder."""
-    data = raw.get("data")
-    if isinstance(data, dict) and isinstance(data.get("path"), str):
-        path = Path(data["path"]).expanduser()
-        if not path.is_absolute():
-            data = {**data, "path": str((base / path).resolve())}
-            raw = {**raw, "data": data}
-    return raw

@@ -56,6 +56,12 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
 
 
+def steps_per_epoch(n_samples: int, batch_size: int) -> int:
+    """Batches in one pass over the data. A last batch of a single sample is dropped: batch norm cannot
+    normalise one sample, and one sample's gradient is mostly noise."""
+    return n_samples // batch_size + (n_samples % batch_size > 1)
+
+
 class Trainer:
     """Runs the loop for a built model; see `nncli.training.build.build_run` for making one from a config."""
 
@@ -87,7 +93,7 @@ class Trainer:
         self.listeners: list[Listener] = []
         self.stop_requested: str | None = None  # set to "interrupted" by a signal handler
         n = X.shape[0]
-        self.steps_per_epoch = n // settings.batch_size + (n % settings.batch_size > 1)
+        self.steps_per_epoch = steps_per_epoch(n, settings.batch_size)
         self._perm_epoch = -1
         self._perm = np.arange(n)
 

@@ -116,7 +116,8 @@ def heatmap(level: np.ndarray, row_labels, col_labels, top: float, title: str, c
 
 
 def contour_map(glyphs: np.ndarray, paths: dict[str, np.ndarray], extent, lo: float, hi: float):
-    """The landscape's glyph ramp as it is, each optimizer's path drawn as its number (1, 2, ...)."""
+    """The landscape's glyph ramp as it is, each optimizer's path drawn as its number (1, 2, ...) from ○
+    (start) to ● (end)."""
     xmin, xmax, ymin, ymax = extent
     height, width = glyphs.shape
     chars = glyphs.astype(object).copy()
@@ -125,9 +126,12 @@ def contour_map(glyphs: np.ndarray, paths: dict[str, np.ndarray], extent, lo: fl
         cx = (path[:, 0] - xmin) / (xmax - xmin) * width - 0.5
         cy = (ymax - path[:, 1]) / (ymax - ymin) * height - 0.5
         xs, ys = densify(cx, cy)
+        marks = np.full(len(xs), str((p + 1) % 10), dtype=object)
+        marks[0], marks[-1] = "○", "●"
         keep = (np.round(ys) >= 0) & (np.round(ys) < height) & (np.round(xs) >= 0) & (np.round(xs) < width)
-        chars[np.round(ys[keep]).astype(int), np.round(xs[keep]).astype(int)] = str((p + 1) % 10)
+        chars[np.round(ys[keep]).astype(int), np.round(xs[keep]).astype(int)] = marks[keep]
     lines = framed(glyph_rows(chars), (xmin, xmax), (ymin, ymax))
     lines.append(Text(f"loss (log levels) {num(lo)} '{LEVEL_GLYPHS}' {num(hi)}", style="dim"))
-    lines.append(Text("  ".join(f"{(p + 1) % 10} {name}" for p, name in enumerate(paths)), style="dim"))
+    names = "  ".join(f"{(p + 1) % 10} {name}" for p, name in enumerate(paths))
+    lines.append(Text(f"{names}  (○ start, ● end)", style="dim"))
     return panel(lines, "loss landscape")

@@ -16,8 +16,8 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from nncli.errors import CheckpointError
 from nncli.fileio import atomic_write_text
+from nncli.rundir.files import read_metrics, read_summary, require_run_directory
 from nncli.views import plots
 from nncli.views.reporter import summary_rows
 
@@ -128,8 +128,8 @@ def _ended(path: Path) -> str:
 
 def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
     """The report's HTML for a run directory and the PNG files to inline."""
-    summary = plots.read_summary(run_dir)
-    rows = plots.load_metrics(run_dir)
+    summary = read_summary(run_dir)
+    rows = read_metrics(run_dir)
     name = summary.get("name") or run_dir.name
     config = (run_dir / "config.yaml").read_text(encoding="utf-8")
     parts = [
@@ -210,7 +210,7 @@ def build_report(
     """
     run_dir = Path(run_dir)
     output = Path(output) if output is not None else run_dir / "report.html"
-    if (run_dir / "results.json").exists() and not (run_dir / "config.yaml").exists():
+    if (run_dir / "results.json").is_file() and not (run_dir / "config.yaml").exists():  # compare-optimizers
         note = (
             ""
             if any((run_dir / f).exists() for f in COMPARISON_FILES)
@@ -218,10 +218,7 @@ def build_report(
         )
         atomic_write_text(output, render_comparison(run_dir, note))
         return output, note
-    if not (run_dir / "config.yaml").exists():
-        raise CheckpointError(
-            f"{run_dir}: not a run directory (no config.yaml) nor a compare-optimizers one (no results.json)"
-        )
+    require_run_directory(run_dir)
     note = ""
     with tempfile.TemporaryDirectory() as tmp:
         if plots.has_matplotlib():
