@@ -189,7 +189,7 @@ def terminal(width: int, height: int) -> Console:
 
 @pytest.mark.parametrize(
     ("width", "height", "size"),
-    [(160, 50, (48, 24)), (120, 30, (34, 17)), (100, 30, None), (160, 17, None)],
+    [(160, 50, (48, 24)), (120, 30, (44, 22)), (110, 18, (20, 10)), (80, 24, (22, 11)), (76, 24, None), (160, 17, None)],
 )
 def test_picture_size_fits_beside_the_table_or_is_left_out(width, height, size):
     assert liveplot.picture_size(terminal(width, height)) == size
@@ -270,7 +270,8 @@ def test_attach_redraws_after_evaluations_without_changing_training(tmp_path):
 def test_attach_does_nothing_where_there_is_no_picture():
     reporter = FakeReporter()
     assert liveplot.attach(build("l1"), reporter, terminal(160, 50)) is None
-    assert liveplot.attach(build("xor"), reporter, terminal(90, 50)) is None
+    assert liveplot.attach(build("xor"), reporter, terminal(70, 50)) is None
+    assert reporter.hint == "the decision boundary needs a terminal of at least 110×18; this one is 70×50"
     assert liveplot.attach(build("xor"), reporter, Console(file=io.StringIO(), width=200)) is None
     assert reporter.extra is None
 
