@@ -27,12 +27,16 @@ MIN_TERMINAL = (110, 18)  # the smallest terminal with room for the picture besi
 
 
 def picture_size(console: Console, metric_name: str = "accuracy") -> tuple[int, int] | None:
-    """(width, height) in characters of the picture that fits beside the table's essential columns (the
-    table drops its last columns to make room), or None if none does."""
+    """(width, height) in characters of the picture beside the table, or None if none fits: beside every
+    column where a picture of MIN_WIDTH fits there, else beside the essential ones (the table drops the
+    rest to make room)."""
     if not console.is_terminal:
         return None
-    essential = table_width(columns(metric_name)[:4])  # step, train loss, val loss, val metric
-    width = min(MAX_WIDTH, console.width - essential - GAP - PANEL)
+    cols = columns(metric_name)
+    width = console.width - table_width(cols) - GAP - PANEL
+    if width < MIN_WIDTH:
+        width = console.width - table_width(cols[:4]) - GAP - PANEL  # step, train loss, val loss, metric
+    width = min(MAX_WIDTH, width)
     height = min(width // 2, console.height - CHROME_ROWS)
     width = min(width, 2 * height)  # width × 2·height pixels: square
     if width < MIN_WIDTH or height < MIN_HEIGHT:
@@ -60,7 +64,6 @@ class LivePlot:
     def redraw(self) -> None:
         width, height = self.size
         self.reporter.extra = self.draw(self.predict, self.X, self.y, width=width, height=height)
-        self.reporter.extra_width = width + PANEL
         self.last = time.perf_counter()
 
     def __call__(self, event: Event) -> None:

@@ -94,7 +94,7 @@ def decision_boundary(labels: np.ndarray, point_cells: tuple, classes: np.ndarra
     chars[row, col] = [str(k) for k in classes]
     lines = glyph_rows(chars)
     xmin, xmax, ymin, ymax = extent
-    lines.append(Text(f"x₀ {num(xmin)} … {num(xmax)}   x₁ {num(ymin)} … {num(ymax)}", style="dim"))
+    lines.append(Text(f"x₀ {num(xmin)} … {num(xmax)}\nx₁ {num(ymin)} … {num(ymax)}", style="dim"))
     key = "  ".join(f"class {k}: region {REGION_GLYPHS[k]}, points {k}" for k in range(n_classes))
     lines.append(Text(key, style="dim"))
     return panel(lines, "decision boundary")

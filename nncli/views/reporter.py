@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.console import Console, Group
 from rich.live import Live
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.progress import (
     BarColumn,
@@ -104,7 +105,6 @@ class TrainingReporter:
         )
         self.task = self.progress.add_task("train", total=total_steps, completed=start_step, rate="")
         self.extra = None  # an optional renderable beside the table (the decision boundary view)
-        self.extra_width = 0  # its width in characters, reserved beside the table
         self.hint: str | None = None  # one line under the progress bar (why there is no picture)
         self._live: Live | None = None
 
@@ -121,7 +121,9 @@ class TrainingReporter:
             self.console.print(self.render(every_row=True))
 
     def table(self, rows: list[StepEnd] | None = None) -> Table:
-        room = self.console.width - (self.extra_width + GAP if self.extra is not None else 0)
+        room = self.console.width
+        if self.extra is not None:  # what the picture takes, its legend included
+            room -= Measurement.get(self.console, self.console.options, self.extra).maximum + GAP
         cols = fitting_columns(self.metric_name, room)
         table = Table(title=None, expand=False, header_style="bold")
         for name, width, _ in cols:
@@ -136,7 +138,7 @@ class TrainingReporter:
         head = [self.progress] + ([Text(self.hint, style="dim")] if self.hint and not every_row else [])
         if self.extra is None:
             return Group(*head, table)
-        grid = Table.grid(padding=(0, GAP))
+        grid = Table.grid(padding=(0, GAP, 0, 0), pad_edge=False)
         grid.add_row(table, self.extra)
         return Group(*head, grid)
 

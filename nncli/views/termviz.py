@@ -151,7 +151,7 @@ def decision_boundary(
     image[row[inside], col[inside]] = n_classes + y[inside]
     lines = half_blocks(image, colours)
     xmin, xmax, ymin, ymax = extent
-    lines.append(Text(f"x₀ {num(xmin)} … {num(xmax)}   x₁ {num(ymin)} … {num(ymax)}", style="dim"))
+    lines.append(Text(f"x₀ {num(xmin)} … {num(xmax)}\nx₁ {num(ymin)} … {num(ymax)}", style="dim"))
     lines.append(legend([(f"class {k}", colour(k)) for k in range(n_classes)], "■"))
     cell_of_points = (row[inside] // 2, col[inside])
     return mono.ColourOrNot(
