@@ -24,6 +24,7 @@ from nncli.cli.common import (
 from nncli.config.loading import load_config
 from nncli.errors import ConfigError, NncliError
 from nncli.rundir import directory as rd
+from nncli.training.pace import Pace
 from nncli.views.liveplot import attach
 from nncli.views.reporter import TrainingReporter, summary_panel
 
@@ -55,6 +56,7 @@ class _StopOnSignal:
     "nncli train configs/xor.yaml",
     "nncli train configs/spirals.yaml --set optimizer.lr=0.01 --set training.steps=500 -o runs/spirals",
     "nncli train --resume runs/spirals",
+    "nncli train configs/spirals.yaml --pace 200",
 )
 @user_errors
 def train(
@@ -70,6 +72,12 @@ def train(
     plot: Annotated[
         bool, typer.Option("--plot/--no-plot", help="Show the live decision boundary / fitted curve.")
     ] = True,
+    pace: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001, metavar="STEPS_PER_S", help="Slow training to this many steps a second, to watch it."
+        ),
+    ] = None,
 ) -> None:
     """Train the model a config describes, showing the loss live, and write a run directory."""
 
@@ -90,6 +98,8 @@ def train(
         directory.start()
     trainer = run.trainer
     trainer.subscribe(directory)
+    if pace is not None:
+        trainer.subscribe(Pace(pace, trainer.state.step))
     show = not (quiet or json_)
     reporter = TrainingReporter(
         console, trainer.settings.total_steps, trainer.metric_name, start_step=trainer.state.step
