@@ -122,7 +122,7 @@ def test_decision_boundary_asks_for_pixel_centres_and_colours_regions_and_points
     expected[0, 3] = point[1]  # (1, 1) in the top-right one
     assert np.array_equal(image, expected)
     text = "\n".join(text_lines(picture))
-    assert "class 0" in text and "class 1" in text and "x₀ -0.1 … 1.1" in text
+    assert "class ■ 0  ■ 1" in text and "x₀ -0.1 … 1.1" in text
 
 
 def test_decision_boundary_shows_misclassified_points_in_their_own_colour():

@@ -95,8 +95,9 @@ def decision_boundary(labels: np.ndarray, point_cells: tuple, classes: np.ndarra
     lines = glyph_rows(chars)
     xmin, xmax, ymin, ymax = extent
     lines.append(Text(f"x₀ {num(xmin)} … {num(xmax)}\nx₁ {num(ymin)} … {num(ymax)}", style="dim"))
-    key = "  ".join(f"class {k}: region {REGION_GLYPHS[k]}, points {k}" for k in range(n_classes))
-    lines.append(Text(key, style="dim"))
+    lines += [
+        Text(f"class {k}: region {REGION_GLYPHS[k]}, points {k}", style="dim") for k in range(n_classes)
+    ]
     return panel(lines, "decision boundary")
 
 

@@ -152,7 +152,7 @@ def decision_boundary(
     lines = half_blocks(image, colours)
     xmin, xmax, ymin, ymax = extent
     lines.append(Text(f"x₀ {num(xmin)} … {num(xmax)}\nx₁ {num(ymin)} … {num(ymax)}", style="dim"))
-    lines.append(legend([(f"class {k}", colour(k)) for k in range(n_classes)], "■"))
+    lines.append(Text("class ", style="dim") + legend([(str(k), colour(k)) for k in range(n_classes)], "■"))
     cell_of_points = (row[inside] // 2, col[inside])
     return mono.ColourOrNot(
         panel(lines, "decision boundary"),
