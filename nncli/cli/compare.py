@@ -32,7 +32,10 @@ from nncli.cli.common import (
 from nncli.compare import plan as cmp
 from nncli.compare.executors import make_executor
 from nncli.compare.results import Comparison, Entry, RunResult, Stat, clear_results, summarize, write_results
+from nncli.config.loading import apply_overrides, load_config, validate
 from nncli.errors import NncliError
+from nncli.rundir.directory import default_run_dir, prepare_new
+from nncli.views import termviz
 from nncli.views.reporter import fmt
 
 
@@ -78,8 +81,6 @@ def compare_optimizers(
     json_: JsonOption = False,
 ) -> None:
     """Train one model under several optimizers from the same initial weights and batches, and rank them."""
-    from nncli.rundir.directory import default_run_dir, prepare_new
-
     labels = [name.strip() for name in optimizers.split(",") if name.strip()]
     lrs = cmp.parse_lrs(lr, labels)
     if landscape is not None:
@@ -112,8 +113,6 @@ def compare_optimizers(
 
 
 def _base_config(path: Path | None, overrides: list[str]):
-    from nncli.config.loading import apply_overrides, load_config, validate
-
     if path is not None:
         return load_config(path, overrides)[0]
     return validate(apply_overrides(cmp.DEFAULT_CONFIG, overrides), "default problem", overrides=overrides)
@@ -132,8 +131,6 @@ def _headline(plan: cmp.Plan, jobs: int) -> str:
 
 
 def _print_report(comparison: Comparison, log_y: bool) -> None:
-    from nncli.views import termviz
-
     console.print(ranked_table(comparison))
     width = max(40, min(80, console.width - 16))
     problem = comparison.plan.problem
