@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from nncli.errors import NncliError
-from nncli.rundir.directory import load_run
+from nncli.rundir.directory import load_run, step_zero
 from nncli.rundir.files import read_metrics, read_summary
 from nncli.training.predictor import predictor, view_kind
 from nncli.views import termviz
@@ -365,7 +365,8 @@ def plot_run(
     out = Path(out_dir) if out_dir is not None else run_dir / "plots"
     name = run_dir.name
     metric = run.trainer.metric_name if run is not None else read_summary(run_dir).get("metric", "metric")
-    rows = read_metrics(run_dir)
+    first = step_zero(run, run_dir) if run is not None else None
+    rows = ([first] if first is not None else []) + read_metrics(run_dir)
     written = [save_training_curves(rows, metric, out / "curves.png", log_y=log_y, title=name)]
     if run is None:  # diverged before any parameters were saved: the curves are all there is
         return written
