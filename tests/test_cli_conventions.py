@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from nncli import __version__
 from nncli.cli import app
 from nncli.cli.common import EXIT_CODES
+from nncli.views.scales import log_axis
 
 runner = CliRunner()
 
@@ -183,3 +184,28 @@ def test_an_interrupted_run_says_how_to_resume(tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted — " in out
     assert f"continue with: nncli train --resume {tmp_path / 'run'}" in err
+
+
+def test_attention_names_the_file_it_wrote_and_prints_json(tmp_path):
+    pytest.importorskip("matplotlib", reason="the PNG needs the plot extra (matplotlib)")
+    sets = [
+        "data={dataset: reverse, samples: 64}",
+        "model={kind: transformer, d_model: 8, n_heads: 2, n_layers: 1}",
+    ]
+    config = write(tmp_path / "t.yaml", "data: {dataset: reverse}\ntraining: {epochs: 1}\n")
+    args = ["train", config, "-o", tmp_path / "run", "-q", *[a for s in sets for a in ("--set", s)]]
+    assert invoke(*args).exit_code == 0
+    result = invoke("attention", tmp_path / "run", "-o", tmp_path / "x")
+    assert result.exit_code == 0 and f"wrote {tmp_path / 'x.png'}" in result.output.replace("\n", "")
+    assert (tmp_path / "x.png").exists() and not (tmp_path / "x").exists()
+    data = json.loads(invoke("attention", tmp_path / "run", "--head", "1", "--json").output)
+    assert list(data["heads"]) == ["1"] and len(data["heads"]["1"]) == len(data["tokens"])
+    assert all(abs(sum(row) - 1) < 1e-9 for row in data["heads"]["1"])  # each query's weights sum to 1
+
+
+def test_log_y_by_default_where_the_loss_spans_decades():
+    assert log_axis([np.array([1.0, 0.5, 0.01])]) is True
+    assert log_axis([np.array([0.7, 0.3]), np.array([0.2])]) is False
+    assert (
+        log_axis([np.array([0.7, 0.3])], True) is True and log_axis([np.array([1.0, 1e-5])], False) is False
+    )

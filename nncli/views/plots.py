@@ -51,7 +51,9 @@ def rgb(i: int) -> tuple[float, float, float]:
 
 
 def save(fig, path: str | Path) -> Path:
+    """Write the figure (PNG unless the name says otherwise, as matplotlib does) and return its path."""
     path = Path(path)
+    path = path if path.suffix else path.with_suffix(".png")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     pyplot().close(fig)
