@@ -10,8 +10,6 @@ from nncli import runtime as _runtime
 _runtime.single_blas_thread()
 _runtime.keep_freed_memory()
 
-__version__ = "0.1.0"
-
 from nncli.api import train  # noqa: E402  (after the runtime settings above: these import NumPy)
 from nncli.config.loading import load_config  # noqa: E402
 from nncli.config.schema import RunConfig  # noqa: E402
@@ -31,6 +29,7 @@ from nncli.errors import NncliError  # noqa: E402
 from nncli.rundir.directory import load_trained  # noqa: E402
 from nncli.training.build import Run, build_run  # noqa: E402
 from nncli.training.trainer import Trainer  # noqa: E402
+from nncli.version import __version__  # noqa: E402
 
 __all__ = [
     "ACTIVATIONS",

@@ -303,7 +303,7 @@ def test_lr_grid_from_the_cli(tmp_path):
         (["--landscape", "rosenbrok"], "unknown landscape 'rosenbrok' (did you mean 'rosenbrock'?)"),
         (["--landscape", "neuron", "--lr", "sgd=-2"], "sgd: optimizer.lr: Input should be greater than 0"),
         (["--landscape", "neuron", "--seeds", "2"], "no seeds to repeat"),
-        (["--set", "model.kind=mlpp"], "default problem: model: unknown kind 'mlpp' (did you mean 'mlp'?)"),
+        (["--set", "model.kind=mlpp"], "--set model.kind=mlpp: unknown kind 'mlpp' (did you mean 'mlp'?)"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message(tmp_path, args, message):

@@ -194,7 +194,7 @@ REFUSED = [
     (
         "a NUL byte in predict -o",
         lambda t: ["predict", t / "run", write(t / "in.csv", "x1,x2\n0,1\n"), "-o", "p\x00.csv"],
-        ["--output", "null byte"],
+        ["-o", "null byte"],
     ),
     # ---- 9: .npz edge cases
     (

@@ -9,8 +9,12 @@ import pytest
 from conftest import train_config
 from typer.testing import CliRunner
 
+from nncli import fileio
 from nncli.cli import app
+from nncli.config.loading import load_config
 from nncli.errors import NncliError
+from nncli.rundir.directory import load_trained, step_zero
+from nncli.training.build import build_run
 from nncli.views import plots, runplots, termviz
 
 pytest.importorskip("matplotlib", reason="the figures need the plot extra (matplotlib)")
@@ -189,3 +193,19 @@ def test_transformer_runs_get_attention_maps(tmp_path):
     assert [p.name for p in paths] == ["curves.png", "weights.png", "attention.png"]
     width, height = png_size(paths[-1])
     assert height > 0.6 * width  # two layers of two heads: a square-ish grid of panels
+
+
+def test_curves_start_at_step_zero_from_the_initial_parameters(runs, tmp_path, monkeypatch):
+    directory = runs["xor"]
+    run = load_trained(directory)
+    row = step_zero(run, directory)
+    fresh = build_run(load_config(directory / "config.yaml")[0])  # seeded: the initial parameters again
+    assert row["step"] == 0
+    assert row["train_loss"] == fresh.trainer.evaluate(fresh.trainer.X, fresh.trainer.y)[0]
+    assert (row["val_loss"], row["val_metric"]) == fresh.trainer.evaluate()
+    final = fileio.load_npz(directory / "final.npz", "parameters")
+    assert all(np.array_equal(run.params.state_dict()[k], v) for k, v in final.items())  # put back
+    drawn = []
+    monkeypatch.setattr(plots, "save_training_curves", lambda rows, *a, **k: drawn.append(rows) or tmp_path)
+    runplots.plot_run(directory, tmp_path / "p")
+    assert drawn[0][0] == row and drawn[0][1]["step"] > 0

@@ -53,8 +53,15 @@ def test_report_holds_the_runs_numbers_config_and_metrics(run_dir, html_report):
     text = html_report.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     summary = json.loads((run_dir / "summary.json").read_text())
-    for key in ("final_val_loss", "final_train_loss", "best_val_loss", "final_val_metric"):
+    for key in ("final_val_loss", "final_train_loss"):
         assert f"<td>{format(summary[key], '.6g')}</td>" in text
+    # the terminal's labels, not the file's keys; no empty message row; dates
+    assert f"<td>best val loss</td><td>{format(summary['best_val_loss'], '.6g')} (step" in text
+    assert f"<td>final val accuracy</td><td>{summary['final_val_metric']:.4f}</td>" in text
+    assert "<td>status</td><td>completed</td>" in text
+    for raw in ("wall_time_s", "sparsity.near_zero", "<td>message</td>"):
+        assert raw not in text
+    assert re.search(r"Report written \d{4}-\d\d-\d\d \d\d:\d\d UTC", text) and "Ended " in text
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) > 3 and f"<td>{format(rows[-2]['train_loss'], '.6g')}</td>" in text
     assert f"{len(rows)} logged steps" in text and "val_accuracy" in text
@@ -83,7 +90,29 @@ def test_report_without_matplotlib_still_has_the_numbers(run_dir, tmp_path, monk
     )
     text = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert images(text) == [] and "pip install &#x27;nncli[plot]&#x27;" in text
-    assert "final_val_loss" in text
+    assert "final val loss" in text
+
+
+def test_report_renders_a_compare_optimizers_directory(tmp_path):
+    args = [
+        "compare-optimizers",
+        "--optimizers",
+        "sgd,adam",
+        "--steps",
+        "20",
+        "-o",
+        str(tmp_path / "c"),
+        "-q",
+    ]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, ["report", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "c" / "report.html").read_text(encoding="utf-8")
+    assert "<h1>nncli comparison: spirals</h1>" in text and "<th>best val accuracy</th>" in text
+    ranking = json.loads((tmp_path / "c" / "results.json").read_text())["ranking"]
+    for entry in ranking:
+        assert f"<td>{entry['rank']}</td><td>{entry['optimizer']}</td>" in text
+    assert len(images(text)) == (1 if (tmp_path / "c" / "curves.png").exists() else 0)
 
 
 def test_report_command_refuses_a_folder_that_is_not_a_run(tmp_path):

@@ -92,7 +92,7 @@ def test_grid_values_split_outside_brackets():
             "both in grid and in random",
         ),
         (["--samples", "3", "--grid", "optimizer.lr=0.1"], "need random keys"),
-        (["--metric", "accuracy", "--seeds", "2"], "metric: Input should be"),
+        (["--metric", "accuracy", "--seeds", "2"], "metric: unknown metric 'accuracy'"),
         ([], "nothing to sweep"),
         (["--grid", "optimizer.lr=0.1", "--address", "h:1"], "--address names a Ray cluster"),
     ],

@@ -6,6 +6,7 @@ and the predictor say should be there.
 """
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -121,7 +122,7 @@ def test_decision_boundary_asks_for_pixel_centres_and_colours_regions_and_points
     expected[0, 3] = point[1]  # (1, 1) in the top-right one
     assert np.array_equal(image, expected)
     text = "\n".join(text_lines(picture))
-    assert "class 0" in text and "class 1" in text and "x₀ -0.1 … 1.1" in text
+    assert "class ■ 0  ■ 1" in text and "x₀ -0.1 … 1.1" in text
 
 
 def test_decision_boundary_shows_misclassified_points_in_their_own_colour():
@@ -189,7 +190,14 @@ def terminal(width: int, height: int) -> Console:
 
 @pytest.mark.parametrize(
     ("width", "height", "size"),
-    [(160, 50, (48, 24)), (120, 30, (34, 17)), (100, 30, None), (160, 17, None)],
+    [
+        (160, 50, (48, 24)),
+        (120, 30, (30, 15)),
+        (110, 18, (20, 10)),
+        (80, 24, (22, 11)),
+        (76, 24, None),
+        (160, 17, None),
+    ],
 )
 def test_picture_size_fits_beside_the_table_or_is_left_out(width, height, size):
     assert liveplot.picture_size(terminal(width, height)) == size
@@ -270,7 +278,8 @@ def test_attach_redraws_after_evaluations_without_changing_training(tmp_path):
 def test_attach_does_nothing_where_there_is_no_picture():
     reporter = FakeReporter()
     assert liveplot.attach(build("l1"), reporter, terminal(160, 50)) is None
-    assert liveplot.attach(build("xor"), reporter, terminal(90, 50)) is None
+    assert liveplot.attach(build("xor"), reporter, terminal(70, 50)) is None
+    assert reporter.hint == "the decision boundary needs a terminal of at least 110×18; this one is 70×50"
     assert liveplot.attach(build("xor"), reporter, Console(file=io.StringIO(), width=200)) is None
     assert reporter.extra is None
 
@@ -283,3 +292,47 @@ def test_without_a_validation_set_the_picture_follows_logged_steps():
     first = reporter.extra
     run.trainer.run()
     assert reporter.extra is not first and "fitted curve" in "\n".join(text_lines(reporter.extra))
+
+
+SIZES = [(80, 24), (110, 18), (120, 40), (200, 60)]
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_live_view_fits_every_terminal_size(tmp_path, width, height):
+    """The live region rendered by rich's recording console at each size: no line wider than the terminal
+    or cut short, the headers on one line, the region no taller than the terminal, the picture beside the
+    table in the same place from the first frame to the last."""
+    from nncli.views.reporter import TrainingReporter
+
+    cfg, _ = load_config("configs/xor.yaml", ["training.epochs=30", "training.log_every=5"])
+    run, _ = new_run(cfg, tmp_path / "run")
+    console = Console(file=io.StringIO(), width=width, height=height, force_terminal=True, record=True)
+    reporter = TrainingReporter(console, run.trainer.settings.total_steps, run.trainer.metric_name)
+    assert liveplot.attach(run, reporter, console) is not None
+    run.trainer.subscribe(reporter)
+    frames = []
+    run.trainer.subscribe(
+        lambda e: isinstance(e, Evaluation) and frames.append(render_text(console, reporter))
+    )
+    run.trainer.run()
+    assert len(frames) > 10 and len(reporter.rows) == 60  # 300 steps, a row every 5
+    for lines in frames:
+        assert len(lines) <= height - 1
+        assert all(len(line) <= width for line in lines)
+        assert not any(re.search(r"[\w.]…", line) for line in lines)  # no number or header cut short
+        header = next(line for line in lines if "train loss" in line)
+        assert "val loss" in header and "val accuracy" in header
+    picture_at = {lines[1].index("decision boundary") for lines in frames}
+    assert len(picture_at) == 1  # the picture never moves sideways
+    header = [name.strip() for name in frames[-1][2].split("┃")[1:-1] if name.strip()]
+    essential = ["step", "train loss", "val loss", "val accuracy"]
+    assert header == (essential if width < 110 else [*essential, "epoch", "lr", "grad norm"])
+
+
+def render_text(console, reporter) -> list[str]:
+    """One frame of the live region, as the terminal of `console`'s size shows it."""
+    frame = Console(
+        file=io.StringIO(), width=console.width, height=console.height, force_terminal=True, record=True
+    )
+    frame.print(reporter.render())
+    return frame.export_text().rstrip("\n").split("\n")

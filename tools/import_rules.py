@@ -15,7 +15,7 @@ from pathlib import Path
 
 # Bottom to top. A module may import modules of its own entry and of entries before it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors",),
+    ("errors", "version"),
     ("registry", "fileio", "runtime"),
     ("engine",),
     ("datasets",),

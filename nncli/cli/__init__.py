@@ -14,33 +14,42 @@ from nncli.cli import (
     explain,
     export,
     gradcheck,
+    init,
     plot,
     report,
     runs,
     sweep,
     train,
 )
-from nncli.cli.common import app
+from nncli.cli.common import HELP_OPTIONS, app
+
+
+def _add(group: typer.Typer, fn, name: str | None = None) -> None:
+    """Register a command; its examples (`common.examples`) end its --help."""
+    group.command(name, epilog=getattr(fn, "examples", None), context_settings=HELP_OPTIONS)(fn)
+
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect and check config files.")
-config_app.command("schema")(config.config_schema)
-config_app.command("validate")(config.config_validate)
+_add(config_app, config.config_schema, "schema")
+_add(config_app, config.config_validate, "validate")
+_add(config_app, config.config_reference, "reference")
 datasets_app = typer.Typer(no_args_is_help=True, help="The bundled datasets.")
-datasets_app.command("list")(datasets.datasets_list)
-datasets_app.command("export")(datasets.datasets_export)
+_add(datasets_app, datasets.datasets_list, "list")
+_add(datasets_app, datasets.datasets_export, "export")
 
-app.command()(train.train)
-app.command()(runs.evaluate)
-app.command()(runs.predict)
-app.command()(gradcheck.gradcheck)
+_add(app, train.train)
+_add(app, runs.evaluate)
+_add(app, runs.predict)
+_add(app, gradcheck.gradcheck)
+_add(app, init.init)
 app.add_typer(config_app, name="config")
 app.add_typer(datasets_app, name="datasets")
-app.command("compare-optimizers")(compare.compare_optimizers)
-app.command("sweep")(sweep.sweep)
-app.command("plot")(plot.plot)
-app.command("report")(report.report)
-app.command("attention")(attention.attention)
-app.command("export")(export.export)
-app.command("explain")(explain.explain)
+_add(app, compare.compare_optimizers, "compare-optimizers")
+_add(app, sweep.sweep)
+_add(app, plot.plot)
+_add(app, report.report)
+_add(app, attention.attention)
+_add(app, export.export)
+_add(app, explain.explain)
 
 __all__ = ["app"]

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 from typing import Annotated
 
 import numpy as np
 import typer
 
-from nncli.cli.common import OverwriteOption, RunDirArg, console, echo, user_errors
+from nncli.cli.common import (
+    JsonOption,
+    OverwriteOption,
+    RunDirArg,
+    console,
+    echo,
+    examples,
+    hidden_alias,
+    out_option,
+    pick,
+    user_errors,
+)
 from nncli.errors import NncliError
 from nncli.rundir.directory import load_trained
 from nncli.rundir.outputs import check_output
 from nncli.views import plots, termviz
 
 
+@examples("nncli attention runs/reverse --sample 3", "nncli attention runs/reverse --head 0 -o attention.png")
 @user_errors
 def attention(
     run_dir: RunDirArg,
     sample: Annotated[int, typer.Option(help="Which validation sample (0-based).")] = 0,
     layer: Annotated[int, typer.Option(help="Which block (0-based; -1 is the last).")] = -1,
     head: Annotated[int | None, typer.Option(help="Which head (default: every head, one map each).")] = None,
-    png: Annotated[
-        Path | None, typer.Option(help="Also save every layer and head as a PNG (plot extra).")
-    ] = None,
+    out: out_option("Also save every layer and head as this PNG (plot extra).") = None,
+    png: hidden_alias("--png") = None,
+    json_: JsonOption = False,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Draw where a transformer run looks: softmax(QKᵀ/√d) of one sample, per head."""
@@ -51,8 +63,13 @@ def attention(
         else [str(i) for i in range(len(tokens))]
     )
     layer_no = layer % len(maps)
-    console.print(f"sample {sample}: {' '.join(labels)}", highlight=False)
-    for h in heads:
+    png = pick(out, png, "--out", "--png")
+    if json_:
+        result = {"sample": sample, "tokens": labels, "layer": layer_no}
+        console.print_json(json.dumps({**result, "heads": {h: weights[h].tolist() for h in heads}}))
+    else:
+        console.print(f"sample {sample}: {' '.join(labels)}", highlight=False, markup=False, soft_wrap=True)
+    for h in heads if not json_ else ():
         console.print(
             termviz.heatmap(
                 weights[h], row_labels=labels, col_labels=labels, title=f"layer {layer_no}, head {h}"
@@ -60,5 +77,8 @@ def attention(
         )
     if png is not None:
         plots.require_matplotlib()
-        plots.save_attention_maps(maps, png, tokens=labels, title=f"{run.config.name}: sample {sample}")
-        echo(f"saved {png}")
+        path = plots.save_attention_maps(
+            maps, png, tokens=labels, title=f"{run.config.name}: sample {sample}"
+        )
+        if not json_:
+            echo(f"wrote {path}")

@@ -15,9 +15,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
-from nncli.cli.common import JsonOption, SetOption, console, echo, user_errors
+from nncli.cli.common import (
+    JsonOption,
+    LogYOption,
+    OverwriteOption,
+    QuietOption,
+    SetOption,
+    console,
+    echo,
+    examples,
+    out_option,
+    user_errors,
+)
 from nncli.compare import plan as cmp
 from nncli.compare.executors import make_executor
 from nncli.compare.results import Comparison, Entry, RunResult, Stat, clear_results, summarize, write_results
@@ -29,6 +41,11 @@ from nncli.views import plots, termviz
 from nncli.views.reporter import fmt
 
 
+@examples(
+    "nncli compare-optimizers",
+    "nncli compare-optimizers configs/spirals.yaml --optimizers sgd,adam --lr adam=0.01,sgd=0.1 --seeds 3",
+    "nncli compare-optimizers --landscape rosenbrock",
+)
 @user_errors
 def compare_optimizers(
     config: Annotated[
@@ -58,14 +75,11 @@ def compare_optimizers(
         str | None,
         typer.Option(help="Descend a 2-parameter surface instead: rosenbrock or neuron."),
     ] = None,
-    log_y: Annotated[bool, typer.Option("--log-y/--linear-y", help="Log or linear loss axis.")] = True,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Results directory (default runs/compare-<time>).")
-    ] = None,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace the files of an existing --out directory.")
-    ] = False,
+    log_y: LogYOption = None,
+    out: out_option("Results directory (default runs/compare-<time>).") = None,
+    overwrite: OverwriteOption = False,
     set_: SetOption = None,
+    quiet: QuietOption = False,
     json_: JsonOption = False,
 ) -> None:
     """Train one model under several optimizers from the same initial weights and batches, and rank them."""
@@ -85,9 +99,9 @@ def compare_optimizers(
     lock = prepare_new(directory, overwrite, (config,))  # held while the comparison writes there
     try:
         clear_results(directory)
-        if not json_:
+        if not (json_ or quiet):
             console.print(_headline(plan, jobs), highlight=False)
-        board = LiveBoard(console, plan, parallel=jobs > 1, quiet=json_)
+        board = LiveBoard(console, plan, parallel=jobs > 1, quiet=json_ or quiet)
         with board:
             results = cmp.run_plan(plan, make_executor(jobs), on_row=board.row, on_result=board.done)
         comparison = summarize(plan, results, target_loss)
@@ -119,6 +133,7 @@ def _write_pictures(comparison: Comparison, directory: Path, log_y: bool) -> lis
                 comparison.paths(),
                 directory / "landscape.png",
                 title=chart_title(comparison, False),
+                axes=tuple(comparison.plan.problem["parameters"]),
             )
         )
     return written
@@ -127,7 +142,7 @@ def _write_pictures(comparison: Comparison, directory: Path, log_y: bool) -> lis
 def _base_config(path: Path | None, overrides: list[str]):
     if path is not None:
         return load_config(path, overrides)[0]
-    return validate(apply_overrides(cmp.DEFAULT_CONFIG, overrides), "default problem")
+    return validate(apply_overrides(cmp.DEFAULT_CONFIG, overrides), "default problem", overrides=overrides)
 
 
 def _headline(plan: cmp.Plan, jobs: int) -> str:
@@ -136,7 +151,8 @@ def _headline(plan: cmp.Plan, jobs: int) -> str:
     seeds = f" × {len(plan.seeds)} seeds" if len(plan.seeds) > 1 else ""
     grid = f" × {len(cmp.LR_GRID_FACTORS)} lrs" if plan.grid else ""
     return (
-        f"[bold]{p['name']}[/]: {what}, {p['steps']} steps; {len(plan.labels)} optimizers{grid}{seeds} "
+        f"[bold]{escape(p['name'])}[/]: {escape(what)}, {p['steps']} steps; "
+        f"{len(plan.labels)} optimizers{grid}{seeds} "
         f"= {len(plan.specs)} runs on {jobs} {'process' if jobs == 1 else 'processes'}"
     )
 

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, SetOption, console, user_errors
+from nncli.cli.common import (
+    JsonOption,
+    SetOption,
+    console,
+    examples,
+    hidden_alias,
+    out_option,
+    pick,
+    user_errors,
+)
 from nncli.config.loading import apply_overrides, load_config, validate
 from nncli.explain import layers, neuron
 from nncli.explain.regularization import weight_paths
@@ -17,6 +26,12 @@ from nncli.views import explain as view
 from nncli.views import plots, regpicture
 
 
+@examples(
+    "nncli explain",
+    "nncli explain --optimizer adam --steps 3",
+    "nncli explain configs/xor.yaml",
+    "nncli explain --regularization -o l1_l2.png",
+)
 @user_errors
 def explain(
     config: Annotated[
@@ -32,7 +47,8 @@ def explain(
     regularization: Annotated[
         bool, typer.Option("--regularization", help="Draw the L1 square and L2 circle with weight paths.")
     ] = False,
-    png: Annotated[Path | None, typer.Option(help="With --regularization: also save it as a PNG.")] = None,
+    out: out_option("With --regularization: also save the picture as this PNG.") = None,
+    png: hidden_alias("--png") = None,
     use_torch: Annotated[
         bool, typer.Option("--torch/--no-torch", help="Compare with PyTorch autograd (when installed).")
     ] = True,
@@ -44,7 +60,7 @@ def explain(
     the backward pass layer by layer; an all-identity MLP is multiplied out into its one linear map.
     """
     if regularization:
-        return _regularization(png, json_)
+        return _regularization(pick(out, png, "--out", "--png"), json_)
     if config is None:
         cfg = validate(apply_overrides(neuron.DEFAULT_CONFIG, list(overrides or [])), "the default neuron")
         dataset = neuron.default_dataset()

@@ -8,15 +8,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nncli import gradcheck as gc
-from nncli.cli.common import JsonOption, console, user_errors
+from nncli.cli.common import JsonOption, console, examples, user_errors
 from nncli.config.loading import load_config
 from nncli.errors import NncliError
 from nncli.gradcheck.config_case import config_case
 
 
+@examples(
+    "nncli gradcheck", "nncli gradcheck --only adam,layer_norm --json", "nncli gradcheck configs/xor.yaml"
+)
 @user_errors
 def gradcheck(
     config: Annotated[
@@ -30,6 +34,7 @@ def gradcheck(
     json_: JsonOption = False,
 ) -> None:
     """Check every hand-written gradient against central finite differences (float64)."""
+
     if not (0 < eps < math.inf and 0 < threshold < math.inf) or samples < 1:
         raise NncliError("--eps and --threshold must be > 0 and --samples ≥ 1")
     if config is not None:
@@ -57,7 +62,7 @@ def gradcheck(
             tensors = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
             tensors += f" ({sum(t.checked for t in r.tensors)} entries)"
             mark = "[green]pass[/]" if r.passed else "[bold red]FAIL[/]"
-            table.add_row(r.component, tensors, f"{r.max_rel_error:.2e}", mark)
+            table.add_row(escape(r.component), escape(tensors), f"{r.max_rel_error:.2e}", mark)
         console.print(table)
         console.print(f"{len(results) - len(failed)} of {len(results)} components pass")
     if failed:

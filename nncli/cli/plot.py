@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import json
 
-import typer
-
-from nncli.cli.common import OverwriteOption, RunDirArg, echo, user_errors
+from nncli.cli.common import (
+    JsonOption,
+    LogYOption,
+    OverwriteOption,
+    RunDirArg,
+    console,
+    echo,
+    examples,
+    out_option,
+    user_errors,
+)
 from nncli.views.runplots import plot_run
 
-LogYOption = Annotated[bool, typer.Option("--log-y", help="Draw losses on a log scale.")]
 
-
+@examples("nncli plot runs/xor", "nncli plot runs/xor -o figures --linear-y")
 @user_errors
 def plot(
     run_dir: RunDirArg,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder for the PNGs (default RUN_DIR/plots).")
-    ] = None,
-    log_y: LogYOption = False,
+    out: out_option("Folder for the PNGs (default RUN_DIR/plots).") = None,
+    log_y: LogYOption = None,
+    json_: JsonOption = False,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Draw a run's loss curves, decision boundary or fitted curve, weight histograms and attention maps."""
-    for path in plot_run(run_dir, out, log_y=log_y, overwrite=overwrite):
+    written = plot_run(run_dir, out, log_y=log_y, overwrite=overwrite)
+    if json_:
+        console.print_json(json.dumps({"written": [str(p) for p in written]}))
+        return
+    for path in written:
         echo(f"wrote {path}")

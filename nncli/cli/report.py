@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import json
 
-import typer
-
-from nncli.cli.common import OverwriteOption, RunDirArg, echo, say, user_errors
-from nncli.cli.plot import LogYOption
+from nncli.cli.common import (
+    JsonOption,
+    LogYOption,
+    OverwriteOption,
+    RunDirArg,
+    console,
+    echo,
+    examples,
+    hidden_alias,
+    out_option,
+    pick,
+    say,
+    user_errors,
+)
 from nncli.views.report import build_report
 from nncli.views.sweep_report import build_sweep_report, is_sweep
 
 
+@examples("nncli report runs/xor", "nncli report runs/xor -o xor.html")
 @user_errors
 def report(
     run_dir: RunDirArg,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="The HTML file (default RUN_DIR/report.html).")
-    ] = None,
-    log_y: LogYOption = False,
+    out: out_option("The HTML file (default RUN_DIR/report.html).") = None,
+    output: hidden_alias("--output") = None,
+    log_y: LogYOption = None,
+    json_: JsonOption = False,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Write the config, summary, metrics and every plot of a run into one HTML file (images inlined);
     for a sweep folder, its ranked trials, best config and metric plot."""
+    target = pick(out, output, "--out", "--output")
     if is_sweep(run_dir):
-        path, note = build_sweep_report(run_dir, output, overwrite=overwrite)
+        path, note = build_sweep_report(run_dir, target, overwrite=overwrite)
     else:
-        path, note = build_report(run_dir, output, log_y=log_y, overwrite=overwrite)
+        path, note = build_report(run_dir, target, log_y=log_y, overwrite=overwrite)
     if note:
         say("warning:", "yellow", note)
-    echo(f"wrote {path}")
+    if json_:
+        console.print_json(json.dumps({"written": str(path)}))
+    else:
+        echo(f"wrote {path}")

@@ -8,12 +8,24 @@ from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, OverwriteOption, RunDirArg, console, echo, user_errors
+from nncli.cli.common import (
+    JsonOption,
+    OverwriteOption,
+    RunDirArg,
+    console,
+    echo,
+    examples,
+    hidden_alias,
+    out_option,
+    pick,
+    user_errors,
+)
 from nncli.rundir.directory import load_trained
 from nncli.rundir.predict import evaluation_data, predict_file
 from nncli.views.reporter import key_value_table
 
 
+@examples("nncli evaluate runs/xor", "nncli evaluate runs/xor --data new.csv --json")
 @user_errors
 def evaluate(
     run_dir: RunDirArg,
@@ -23,6 +35,7 @@ def evaluate(
     json_: JsonOption = False,
 ) -> None:
     """Report the loss and metric of a trained run."""
+
     run = load_trained(run_dir)
     trainer = run.trainer
     if data is not None:
@@ -40,15 +53,21 @@ def evaluate(
         console.print(key_value_table(f"{run.config.name}: {source}", result))
 
 
+@examples("nncli predict runs/xor inputs.csv", "nncli predict runs/xor inputs.csv -o predictions.csv")
 @user_errors
 def predict(
     run_dir: RunDirArg,
     input_file: Annotated[
         Path, typer.Argument(help="A .csv (feature columns, header row) or .npz (X) file.")
     ],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write (.csv).")] = None,
+    out: out_option("The .csv to write (default RUN_DIR/predictions.csv).") = None,
+    output: hidden_alias("--output") = None,
+    json_: JsonOption = False,
     overwrite: OverwriteOption = False,
 ) -> None:
     """Write a trained run's predictions for new inputs."""
-    path = predict_file(run_dir, input_file, output, overwrite=overwrite)
-    echo(f"predictions written to {path}")
+    path = predict_file(run_dir, input_file, pick(out, output, "--out", "--output"), overwrite=overwrite)
+    if json_:
+        console.print_json(json.dumps({"predictions": str(path)}))
+    else:
+        echo(f"predictions written to {path}")

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from nncli.cli.common import JsonOption, SetOption, console, err_console, user_errors
+from nncli.cli.common import JsonOption, SetOption, console, err_console, examples, user_errors
 from nncli.compare.executors import import_ray, make_executor
 from nncli.compare.sweep import plan_sweep
 from nncli.compare.sweep_run import run_sweep
@@ -23,6 +23,11 @@ from nncli.views.sweep import SweepBoard, ranked_table
 from nncli.views.sweep_plots import save_sweep_metric
 
 
+@examples(
+    "nncli sweep configs/spirals.yaml --grid optimizer.lr=0.003,0.01,0.03 --seeds 2 --jobs 2",
+    "nncli sweep configs/spirals.yaml --random optimizer.lr=loguniform(1e-4,1e-1) --samples 8",
+    "nncli sweep configs/spirals.yaml --spec sweep.yaml --backend ray",
+)
 @user_errors
 def sweep(
     config: Annotated[Path, typer.Argument(help="The YAML config every trial starts from.")],

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nncli.cli.common import JsonOption, SetOption, console, say, user_errors
+from nncli.cli.common import (
+    JsonOption,
+    OverwriteOption,
+    QuietOption,
+    SetOption,
+    console,
+    err_console,
+    examples,
+    out_option,
+    say,
+    user_errors,
+)
 from nncli.config.loading import load_config
 from nncli.errors import ConfigError, NncliError
 from nncli.rundir import directory as rd
+from nncli.training.pace import Pace
 from nncli.views.liveplot import attach
 from nncli.views.reporter import TrainingReporter, summary_panel
 
@@ -43,24 +56,32 @@ class _StopOnSignal:
             signal.signal(s, h)
 
 
+@examples(
+    "nncli train configs/xor.yaml",
+    "nncli train configs/spirals.yaml --set optimizer.lr=0.01 --set training.steps=500 -o runs/spirals",
+    "nncli train --resume runs/spirals",
+    "nncli train configs/spirals.yaml --pace 200",
+)
 @user_errors
 def train(
     config: Annotated[Path | None, typer.Argument(help="The run's YAML config.")] = None,
     set_: SetOption = None,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Run directory (default runs/<name>-<time>).")
-    ] = None,
-    overwrite: Annotated[
-        bool, typer.Option(help="Replace the files of an existing --out directory.")
-    ] = False,
+    out: out_option("Run directory (default runs/<name>-<time>).") = None,
+    overwrite: OverwriteOption = False,
     resume: Annotated[
         Path | None, typer.Option(help="Continue the run in this directory from its checkpoint.")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")] = False,
+    quiet: QuietOption = False,
     json_: JsonOption = False,
-    no_plot: Annotated[
-        bool, typer.Option("--no-plot", help="No live decision boundary / fitted curve.")
-    ] = False,
+    plot: Annotated[
+        bool, typer.Option("--plot/--no-plot", help="Show the live decision boundary / fitted curve.")
+    ] = True,
+    pace: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001, metavar="STEPS_PER_S", help="Slow training to this many steps a second, to watch it."
+        ),
+    ] = None,
 ) -> None:
     """Train the model a config describes, showing the loss live, and write a run directory."""
     if resume is not None:
@@ -80,21 +101,22 @@ def train(
     try:
         if resume is None:
             directory.start()
-        _train(run, directory, quiet=quiet, json_=json_, no_plot=no_plot)
+        _train(run, directory, quiet=quiet, json_=json_, plot=plot, pace=pace)
     finally:
         directory.close()
 
 
-def _train(run, directory, *, quiet: bool, json_: bool, no_plot: bool) -> None:
-
+def _train(run, directory, *, quiet: bool, json_: bool, plot: bool, pace: float | None) -> None:
     trainer = run.trainer
     trainer.subscribe(directory)
+    if pace is not None:
+        trainer.subscribe(Pace(pace, trainer.state.step))
     show = not (quiet or json_)
     reporter = TrainingReporter(
         console, trainer.settings.total_steps, trainer.metric_name, start_step=trainer.state.step
     )
     if show:
-        if not no_plot:
+        if plot:
             attach(run, reporter, console)  # the live boundary / fitted curve, where it fits
         trainer.subscribe(reporter)
     with _StopOnSignal(trainer) as stopper:
@@ -120,4 +142,11 @@ def _train(run, directory, *, quiet: bool, json_: bool, no_plot: bool) -> None:
         say("diverged:", "bold red", summary["message"])
         raise typer.Exit(3)
     if stopper.received is not None:
+        if not json_:
+            err_console.print(
+                f"continue with: nncli train --resume {shlex.quote(str(directory.path))}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
         raise typer.Exit(_StopOnSignal.CODES[stopper.received])

@@ -1,1 +1,2 @@
-"""The config: pydantic models of every section (`schema`) and reading YAML with file/line errors (`loading`)."""
+"""The config: pydantic models of every section (`schema`, with `fields` and `shorthand`), reading
+YAML (`loading`), errors as the user wrote them (`errors`) and the JSON Schema for editors (`json_schema`)."""

@@ -11,9 +11,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from nncli.config.errors import format_validation_error, line_for
 from nncli.config.schema import RunConfig
 from nncli.datasets import generate
-from nncli.errors import ConfigError, DataError, did_you_mean, excerpt
+from nncli.errors import ConfigError, DataError, excerpt
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -130,7 +131,7 @@ def _check_nodes(root: yaml.Node, source: str) -> dict[tuple, int]:
 def _check_finite(value: Any, path: tuple, source: str, lines: dict[tuple, int]) -> None:
     """Refuse .inf, .nan and numbers too large for a double (1e400): no setting of nncli means infinity."""
     if isinstance(value, float) and not math.isfinite(value):
-        line = _line_for(list(path), lines)
+        line = line_for(list(path), lines)
         where = f" (line {line})" if line else ""
         raise ConfigError(f"{source}: {'.'.join(map(str, path))}{where}: {value} is not a finite number")
     if isinstance(value, dict):
@@ -151,19 +152,44 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return path, parsed
 
 
+# Settings that are alternatives: setting one (to a value) clears the other, so the last one given wins.
+ALTERNATIVES = {("training", "steps"): ("training", "epochs"), ("training", "epochs"): ("training", "steps")}
+
+
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """`raw` with each `key.path=value` set in turn (a copy); missing sections are created."""
     raw = _deep_copy(raw)
     for text in overrides:
         path, value = parse_override(text)
-        node = raw
-        for part in path[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-                node[part] = child
-            node = child
-        node[path[-1]] = value
+        _set(raw, path, value)
+        other = ALTERNATIVES.get(tuple(path))
+        if other is not None and value is not None:
+            parent = _get(raw, other[:-1])
+            if isinstance(parent, dict):
+                parent.pop(other[-1], None)
     return raw
+
+
+def _get(raw: Any, path: tuple | list) -> Any:
+    for part in path:
+        raw = raw.get(part) if isinstance(raw, dict) else None
+    return raw
+
+
+def _set(raw: dict, path: list[str], value: Any) -> None:
+    node = raw
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def override_sources(overrides: list[str]) -> dict[tuple, str]:
+    """Key path → the `--set` text that set it (the last one wins), to name it in error messages."""
+    return {tuple(parse_override(text)[0]): text for text in overrides}
 
 
 def _deep_copy(value: Any) -> Any:
@@ -172,79 +198,6 @@ def _deep_copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_deep_copy(v) for v in value]
     return value
-
-
-def format_validation_error(
-    exc: ValidationError, source: str, lines: dict[tuple, int], raw: Any = None
-) -> str:
-    """One line per problem: `source: field.path (line N): message`, at most MAX_PROBLEMS of them. Keys
-    are quoted as short excerpts: a file that is not a config (/etc/shadow) must not be echoed."""
-    out = []
-    errors = exc.errors()
-    for err in errors[:MAX_PROBLEMS]:
-        loc = user_path(err["loc"], raw)
-        path = ".".join(excerpt(p) for p in loc) or "(top level)"
-        line = _line_for(loc, lines)
-        where = f" (line {line})" if line else ""
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key" + _suggest(loc, err)
-        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            msg = _tag_message(err.get("ctx", {}), path)
-        out.append(f"{source}: {path}{where}: {msg}")
-    if len(errors) > MAX_PROBLEMS:
-        out.append(f"{source}: ... and {len(errors) - MAX_PROBLEMS} more problems")
-    return "\n".join(out)
-
-
-def _tag_message(ctx: dict, path: str) -> str:
-    key = ctx.get("discriminator", "kind").strip("'")
-    if key.endswith("()"):  # the data section: a bundled dataset or a file path
-        key = "dataset" if ctx.get("tag") else "dataset' or 'path"
-    tag = excerpt(ctx.get("tag", ""))
-    expected = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
-    if not tag:
-        return f"missing '{key}'" + (f"; choose from: {', '.join(expected)}" if expected else "")
-    return f"unknown {key} '{tag}'{did_you_mean(tag, expected)}; choose from: {', '.join(expected)}"
-
-
-def user_path(loc: tuple, raw: Any) -> list:
-    """The error location as the user wrote it: pydantic also names the union member it tried
-    (`optimizer.sgd.lr`), a step that is not a key of the input, so it is dropped (`optimizer.lr`)."""
-    path, node = [], raw
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(node, dict):
-            if part in node or last:
-                path.append(part)
-                node = node.get(part)
-            continue  # a union tag
-        if isinstance(node, list) and isinstance(part, int):
-            path.append(part)
-            node = node[part] if part < len(node) else None
-            continue
-        if node is None or not isinstance(part, str):
-            path.append(part)
-    return path
-
-
-def _line_for(loc: list, lines: dict[tuple, int]) -> int | None:
-    for end in range(len(loc), 0, -1):
-        line = lines.get(tuple(loc[:end]))
-        if line:
-            return line
-    return None
-
-
-def _suggest(loc: list, err: dict) -> str:
-    import difflib
-
-    key = str(loc[-1]) if loc else ""
-    known = err.get("ctx", {}).get("allowed", None)
-    if not known:
-        return ""
-    close = difflib.get_close_matches(key, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> tuple[RunConfig, dict]:
@@ -266,7 +219,7 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> tuple[RunConfig,
         raw = resolve_data_path(raw, path.parent)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    return validate(raw, str(path), lines), raw
+    return validate(raw, str(path), lines, overrides), raw
 
 
 def read_config_text(path: Path) -> str:
@@ -295,11 +248,15 @@ def read_config_text(path: Path) -> str:
         ) from None
 
 
-def validate(raw: dict, source: str = "config", lines: dict | None = None) -> RunConfig:
+def validate(
+    raw: dict, source: str = "config", lines: dict | None = None, overrides: list[str] = ()
+) -> RunConfig:
+    """The config `raw` describes; errors name `source` and line, or the `--set` override at fault."""
     try:
         config = RunConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source, lines or {}, raw)) from None
+        sources = override_sources(list(overrides))
+        raise ConfigError(format_validation_error(exc, source, lines or {}, raw, sources)) from None
     _check_finite(config.model_dump(), (), source, lines or {})
     _check_dataset_params(config, source, lines or {})
     return config
@@ -323,7 +280,7 @@ def _check_dataset_params(config: RunConfig, source: str, lines: dict[tuple, int
         if field is None and data.samples > TRIAL_SAMPLES:
             return  # about the trial's sample count, not the config's
         path = ("data", field) if field else ("data",)
-        line = _line_for(list(path), lines)
+        line = line_for(list(path), lines)
         raise ConfigError(
             f"{source}: {'.'.join(path)}{f' (line {line})' if line else ''}: {problem}"
         ) from None

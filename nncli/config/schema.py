@@ -27,8 +27,11 @@ from pydantic import (
     model_validator,
 )
 
+from nncli.config.fields import eps_field, lr_field, named, weight_decay_field
+from nncli.config.shorthand import by_name
 from nncli.config.values import read_values
 from nncli.datasets import DATASETS
+from nncli.datasets.base import NOISE_DOCS
 from nncli.engine.activations import ACTIVATIONS
 from nncli.engine.layers import INITS
 from nncli.engine.models import NORMS
@@ -86,18 +89,18 @@ def _generated_data_model(name: str) -> type[DataCommon]:
         "dataset": (Literal[name], Field(description=spec.description)),
         "samples": (
             Size,
-            Field(1000 if spec.kind == "tabular" else 2000, description="Number of samples."),
+            Field(1000 if spec.kind == "tabular" else 2000, description="Number of samples drawn; ≥ 1."),
         ),
         "noise": (
             NonNegativeFloat,
-            Field(_default_noise(spec), description="Noise level (see the dataset's docs)."),
+            Field(_default_noise(spec), description=NOISE_DOCS[spec.kind]),
         ),
     }
     for pname, param in inspect.signature(spec.fn).parameters.items():
         if pname in ("samples", "noise", "rng"):
             continue
         kind = Annotated[int, Field(le=MAX_SIZE)] if param.annotation in (int, "int") else param.annotation
-        fields[pname] = (kind, Field(param.default, description=f"{name} parameter '{pname}'."))
+        fields[pname] = (kind, Field(param.default, description=spec.param_docs[pname]))
     return create_model(f"{name.title().replace('_', '')}Data", __base__=DataCommon, **fields)
 
 
@@ -144,7 +147,7 @@ class ModelCommon(Strict):
 class NeuronConfig(ModelCommon):
     """The notes' single neuron N(x) = f(Wx + b)."""
 
-    kind: Literal["neuron"] = "neuron"
+    kind: Literal["neuron"] = Field("neuron", description="The notes' single neuron: one Linear and f.")
     # identity by default: the default loss for its data (bce_with_logits, mse) takes the raw Wx + b,
     # which is logistic or linear regression; sigmoid gives the notes' MSE neuron (configs/neuron.yaml)
     activation: ActivationName = Field("identity", description="f; sigmoid for the notes' MSE neuron.")
@@ -154,7 +157,7 @@ class NeuronConfig(ModelCommon):
 class MLPConfig(ModelCommon):
     """A multi-layer perceptron: Linear → [norm] → activation → [dropout] per hidden layer."""
 
-    kind: Literal["mlp"] = "mlp"
+    kind: Literal["mlp"] = Field("mlp", description="A multi-layer perceptron.")
     hidden_sizes: list[Size] = Field([16, 16], description="Width of each hidden layer.")
     activation: ActivationName = Field("tanh", description="Activation of the hidden layers.")
     output_activation: ActivationName = Field(
@@ -168,7 +171,7 @@ class MLPConfig(ModelCommon):
 class TransformerConfig(ModelCommon):
     """A stack of transformer blocks over sequences (token or real-valued)."""
 
-    kind: Literal["transformer"] = "transformer"
+    kind: Literal["transformer"] = Field("transformer", description="A stack of transformer blocks.")
     d_model: Size = Field(64, description="Embedding width.")
     n_heads: Size = Field(4, description="Attention heads; d_model must be divisible by it.")
     n_layers: Size = Field(2, description="Number of transformer blocks.")
@@ -197,20 +200,24 @@ ModelConfig = Annotated[NeuronConfig | MLPConfig | TransformerConfig, Field(disc
 
 
 class MSEConfig(Strict):
-    name: Literal["mse"] = "mse"
+    name: Literal["mse"] = named("mse", "Mean squared error, mean((ŷ − y)²)", "nn.MSELoss")
 
 
 class HuberConfig(Strict):
-    name: Literal["huber"] = "huber"
-    delta: PositiveFloat = Field(1.0, description="Where the loss turns from quadratic to linear.")
+    name: Literal["huber"] = named("huber", "Quadratic near 0, linear beyond delta", "nn.HuberLoss")
+    delta: PositiveFloat = Field(1.0, description="Where the loss turns from quadratic to linear; > 0.")
 
 
 class BCEConfig(Strict):
-    name: Literal["bce_with_logits"] = "bce_with_logits"
+    name: Literal["bce_with_logits"] = named(
+        "bce_with_logits", "Binary cross-entropy of a sigmoid", "nn.BCEWithLogitsLoss"
+    )
 
 
 class CrossEntropyConfig(Strict):
-    name: Literal["cross_entropy"] = "cross_entropy"
+    name: Literal["cross_entropy"] = named(
+        "cross_entropy", "Cross-entropy of a softmax over classes", "nn.CrossEntropyLoss"
+    )
 
 
 LossConfig = Annotated[MSEConfig | HuberConfig | BCEConfig | CrossEntropyConfig, Field(discriminator="name")]
@@ -219,8 +226,8 @@ LossConfig = Annotated[MSEConfig | HuberConfig | BCEConfig | CrossEntropyConfig,
 class RegularizationConfig(Strict):
     """L1 (λ₁Σ|w|) and L2 (λ₂Σw²) added to the objective; both together is the elastic net."""
 
-    l1: NonNegativeFloat = Field(0.0, description="L1 strength λ₁.")
-    l2: NonNegativeFloat = Field(0.0, description="L2 strength λ₂ (gradient 2λ₂w).")
+    l1: NonNegativeFloat = Field(0.0, description="L1 strength λ₁; ≥ 0.")
+    l2: NonNegativeFloat = Field(0.0, description="L2 strength λ₂ (gradient 2λ₂w); ≥ 0.")
     l1_mode: L1Mode = Field(
         "subgradient", description="subgradient: add λ₁·sign(w); proximal: soft-threshold after each step."
     )
@@ -231,18 +238,18 @@ class RegularizationConfig(Strict):
 
 # ----------------------------------------------------------------------------------------- optimizer
 
-LR = Field(gt=0.0, description="Learning rate.")
-
 
 class SGDConfig(Strict):
     """torch.optim.SGD, with its defaults (lr 1e-3 since PyTorch 2.0)."""
 
-    name: Literal["sgd"] = "sgd"
-    lr: Annotated[float, LR] = 1e-3
-    momentum: NonNegativeFloat = 0.0
-    dampening: NonNegativeFloat = 0.0
-    nesterov: bool = False
-    weight_decay: NonNegativeFloat = 0.0
+    name: Literal["sgd"] = named(
+        "sgd", "Stochastic gradient descent, with momentum if momentum > 0", "optim.SGD"
+    )
+    lr: float = lr_field(1e-3)
+    momentum: NonNegativeFloat = Field(0.0, description="Momentum factor μ: v ← μv + g; ≥ 0 (momentum).")
+    dampening: NonNegativeFloat = Field(0.0, description="v ← μv + (1 − dampening)·g; ≥ 0 (dampening).")
+    nesterov: bool = Field(False, description="Nesterov momentum; needs momentum > 0 and dampening 0.")
+    weight_decay: NonNegativeFloat = weight_decay_field()
 
     @model_validator(mode="after")
     def _nesterov(self) -> SGDConfig:
@@ -252,37 +259,49 @@ class SGDConfig(Strict):
 
 
 class RMSpropConfig(Strict):
-    name: Literal["rmsprop"] = "rmsprop"
-    lr: Annotated[float, LR] = 0.01
-    alpha: Beta = 0.99
-    eps: PositiveFloat = 1e-8
-    weight_decay: NonNegativeFloat = 0.0
-    momentum: NonNegativeFloat = 0.0
-    centered: bool = False
+    name: Literal["rmsprop"] = named("rmsprop", "Divide by a running RMS of the gradients", "optim.RMSprop")
+    lr: float = lr_field(0.01)
+    alpha: Beta = Field(0.99, description="Decay of the running mean of g²; in [0, 1) (alpha).")
+    eps: PositiveFloat = eps_field(1e-8)
+    weight_decay: NonNegativeFloat = weight_decay_field()
+    momentum: NonNegativeFloat = Field(0.0, description="Momentum on the scaled step; ≥ 0 (momentum).")
+    centered: bool = Field(
+        False, description="Divide by the running variance, not the mean of g² (centered)."
+    )
 
 
 class AdagradConfig(Strict):
-    name: Literal["adagrad"] = "adagrad"
-    lr: Annotated[float, LR] = 0.01
-    lr_decay: NonNegativeFloat = 0.0
-    weight_decay: NonNegativeFloat = 0.0
-    initial_accumulator_value: NonNegativeFloat = 0.0
-    eps: PositiveFloat = 1e-10
+    name: Literal["adagrad"] = named(
+        "adagrad", "Divide by the root of the summed squared gradients", "optim.Adagrad"
+    )
+    lr: float = lr_field(0.01)
+    lr_decay: NonNegativeFloat = Field(0.0, description="lr / (1 + (t − 1)·lr_decay) at step t; ≥ 0.")
+    weight_decay: NonNegativeFloat = weight_decay_field()
+    initial_accumulator_value: NonNegativeFloat = Field(
+        0.0, description="Starting value of the sum of squared gradients; ≥ 0."
+    )
+    eps: PositiveFloat = eps_field(1e-10)
 
 
 class AdamConfig(Strict):
-    name: Literal["adam"] = "adam"
-    lr: Annotated[float, LR] = 0.001
-    betas: tuple[Beta, Beta] = (0.9, 0.999)
-    eps: PositiveFloat = 1e-8
-    weight_decay: NonNegativeFloat = 0.0
-    amsgrad: bool = False
-    bias_correction: bool = Field(True, description="false gives the notes' Adam without bias correction.")
+    name: Literal["adam"] = named("adam", "Adam: momentum and RMS scaling, bias-corrected", "optim.Adam")
+    lr: float = lr_field(0.001)
+    betas: tuple[Beta, Beta] = Field(
+        (0.9, 0.999), description="Decay rates (β₁, β₂) of the gradient's mean and square; each in [0, 1)."
+    )
+    eps: PositiveFloat = eps_field(1e-8)
+    weight_decay: NonNegativeFloat = weight_decay_field()
+    amsgrad: bool = Field(False, description="Use the running maximum of the second moment (amsgrad).")
+    bias_correction: bool = Field(
+        True, description="false gives the notes' Adam without bias correction (no PyTorch twin)."
+    )
 
 
 class AdamWConfig(AdamConfig):
-    name: Literal["adamw"] = "adamw"  # type: ignore[assignment]
-    weight_decay: NonNegativeFloat = Field(0.01, description="Decoupled: p ← p·(1 − lr·wd) before the step.")
+    name: Literal["adamw"] = named("adamw", "Adam with decoupled weight decay", "optim.AdamW")  # type: ignore[assignment]
+    weight_decay: NonNegativeFloat = Field(
+        0.01, description="Decoupled: p ← p·(1 − lr·wd) before the step; ≥ 0 (weight_decay)."
+    )
 
 
 OptimizerConfig = Annotated[
@@ -293,31 +312,43 @@ OptimizerConfig = Annotated[
 
 
 class ConstantSchedule(Strict):
-    name: Literal["constant"] = "constant"
+    name: Literal["constant"] = named("constant", "The same lr at every step", "no scheduler")
 
 
 class StepSchedule(Strict):
-    name: Literal["step"] = "step"
-    step_size: PositiveInt = Field(description="Multiply the lr by gamma every step_size steps.")
-    gamma: PositiveFloat = 0.1
+    name: Literal["step"] = named(
+        "step", "Multiply the lr by gamma every step_size steps", "lr_scheduler.StepLR"
+    )
+    step_size: PositiveInt = Field(description="Steps between multiplications by gamma; ≥ 1 (step_size).")
+    gamma: PositiveFloat = Field(0.1, description="Factor applied every step_size steps; > 0 (gamma).")
 
 
 class ExponentialSchedule(Strict):
-    name: Literal["exponential"] = "exponential"
-    gamma: PositiveFloat = Field(description="Multiply the lr by gamma every step.")
+    name: Literal["exponential"] = named(
+        "exponential", "Multiply the lr by gamma every step", "lr_scheduler.ExponentialLR"
+    )
+    gamma: PositiveFloat = Field(description="Factor applied every step; > 0 (gamma).")
 
 
 class CosineSchedule(Strict):
-    name: Literal["cosine"] = "cosine"
-    T_max: PositiveInt | None = Field(None, description="Steps of the half cosine (default: the whole run).")
-    eta_min: NonNegativeFloat = 0.0
+    name: Literal["cosine"] = named(
+        "cosine", "Half a cosine from lr down to eta_min", "lr_scheduler.CosineAnnealingLR"
+    )
+    T_max: PositiveInt | None = Field(
+        None, description="Steps of the half cosine (default: the whole run); ≥ 1 (T_max)."
+    )
+    eta_min: NonNegativeFloat = Field(0.0, description="The lr at the end of the half cosine; ≥ 0 (eta_min).")
 
 
 class WarmupSchedule(Strict):
-    name: Literal["warmup"] = "warmup"
-    start_factor: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0 / 3.0
-    end_factor: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
-    total_iters: PositiveInt = Field(5, description="Steps of the linear ramp.")
+    name: Literal["warmup"] = named("warmup", "A linear ramp of the lr's factor", "lr_scheduler.LinearLR")
+    start_factor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        1.0 / 3.0, description="Factor of the lr at step 0; in (0, 1] (start_factor)."
+    )
+    end_factor: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        1.0, description="Factor reached after total_iters steps and kept; in [0, 1] (end_factor)."
+    )
+    total_iters: PositiveInt = Field(5, description="Steps of the linear ramp; ≥ 1 (total_iters).")
 
 
 ScheduleConfig = Annotated[
@@ -358,10 +389,6 @@ class TrainingConfig(Strict):
 # ---------------------------------------------------------------------------------------------- the run
 
 
-def _loss_by_name(value: Any) -> Any:
-    return {"name": value} if isinstance(value, str) else value
-
-
 class RunConfig(Strict):
     """One training run: data, model, loss, regularization, optimizer, schedule and training loop."""
 
@@ -369,16 +396,19 @@ class RunConfig(Strict):
     seed: NonNegativeInt = Field(0, description="Seeds data, initialisation, shuffling and dropout.")
     dtype: Literal["float32", "float64"] = Field("float64", description="Floating-point type of the engine.")
     data: DataConfig = Field(description="A bundled dataset generator, or a .csv/.npz file.")  # type: ignore[valid-type]
-    model: ModelConfig = Field(default_factory=MLPConfig)
-    loss: Annotated[LossConfig | None, Field(description="Default: cross_entropy or mse, from the data.")] = (
-        None
+    model: ModelConfig = Field(
+        default_factory=MLPConfig, description="The network: neuron, mlp or transformer."
     )
-    regularization: RegularizationConfig = Field(default_factory=RegularizationConfig)
-    optimizer: OptimizerConfig = Field(default_factory=AdamConfig)
-    schedule: ScheduleConfig = Field(default_factory=ConstantSchedule)
-    training: TrainingConfig
-
-    @field_validator("loss", mode="before")
-    @classmethod
-    def _loss_string(cls, value: Any) -> Any:
-        return _loss_by_name(value)
+    loss: by_name(LossConfig) | None = Field(
+        None, description="The loss, or just its name; default: cross_entropy or mse, from the data."
+    )
+    regularization: RegularizationConfig = Field(
+        default_factory=RegularizationConfig, description="L1 and L2 penalties on the weights."
+    )
+    optimizer: by_name(OptimizerConfig) = Field(
+        default_factory=AdamConfig, description="The optimizer, or just its name (with its defaults)."
+    )
+    schedule: by_name(ScheduleConfig) = Field(
+        default_factory=ConstantSchedule, description="The learning-rate schedule, or just its name."
+    )
+    training: TrainingConfig = Field(description="The loop: epochs or steps, batches, logging, stopping.")

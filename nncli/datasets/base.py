@@ -12,7 +12,7 @@ import dataclasses
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,10 @@ TASKS = ("classification", "regression")
 KINDS = ("tabular", "sequence")
 # every generator takes these; the rest of its signature is its own parameters
 COMMON_PARAMS = ("samples", "noise", "rng")
+NOISE_DOCS = {  # what `noise` means, by kind
+    "tabular": "Std of Gaussian noise added to the inputs (classification) or the target (regression); ≥ 0.",
+    "sequence": "Probability that a label is replaced by another class (sum: the target noise's std); ≥ 0.",
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +104,7 @@ class DatasetSpec:
     kind: str
     fn: Callable[..., Dataset]
     description: str
+    param_docs: dict[str, str] = field(default_factory=dict)  # own parameter → one line: meaning, range
 
     def params(self) -> dict[str, tuple[Any, Any]]:
         """The generator's own parameters: name → (annotation, default), in signature order."""
@@ -115,29 +120,32 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset")
 
 
 def register_dataset(
-    name: str, *, task: str, kind: str, description: str | None = None
+    name: str, *, task: str, kind: str, description: str | None = None, params: dict[str, str] | None = None
 ) -> Callable[[Callable[..., Dataset]], Callable[..., Dataset]]:
-    """Register a generator under `name`; the description defaults to its docstring's first line."""
+    """Register a generator under `name`; the description defaults to its docstring's first line, and
+    `params` says what each of its own parameters means and its range (the config schema shows them)."""
     if task not in TASKS or kind not in KINDS:
         raise ValueError(f"dataset '{name}': task must be one of {TASKS} and kind one of {KINDS}")
 
     def add(fn: Callable[..., Dataset]) -> Callable[..., Dataset]:
-        _check_signature(name, fn)
+        _check_signature(name, fn, params or {})
         text = description or (fn.__doc__ or "").strip().splitlines()[0]
-        DATASETS.register(name)(DatasetSpec(name, task, kind, fn, text))
+        DATASETS.register(name)(DatasetSpec(name, task, kind, fn, text, dict(params or {})))
         return fn
 
     return add
 
 
-def _check_signature(name: str, fn: Callable[..., Dataset]) -> None:
-    """Every parameter keyword-only, and each of the generator's own annotated and defaulted."""
+def _check_signature(name: str, fn: Callable[..., Dataset], docs: dict[str, str]) -> None:
+    """Every parameter keyword-only, and each of the generator's own annotated, defaulted and described."""
     for p in inspect.signature(fn).parameters.values():
         if p.kind is not inspect.Parameter.KEYWORD_ONLY:
             raise TypeError(f"dataset '{name}': parameter '{p.name}' must be keyword-only")
         own = p.name not in COMMON_PARAMS
         if own and (p.annotation is inspect.Parameter.empty or p.default is inspect.Parameter.empty):
             raise TypeError(f"dataset '{name}': parameter '{p.name}' needs a type annotation and a default")
+        if own and not docs.get(p.name):
+            raise TypeError(f"dataset '{name}': parameter '{p.name}' needs a description in params=")
 
 
 def generate(name: str, *, samples: int, noise: float = 0.0, seed: int = 0, **params: Any) -> Dataset:

@@ -44,7 +44,12 @@ def _random_tokens(name: str, samples: int, seq_len: int, vocab: int, rng: np.ra
     return rng.integers(0, vocab, (samples, seq_len))
 
 
-@register_dataset("copy", task="classification", kind="sequence")
+@register_dataset(
+    "copy",
+    task="classification",
+    kind="sequence",
+    params={"seq_len": "Tokens per sequence; ≥ 1.", "vocab": "Number of distinct tokens; ≥ 2."},
+)
 def copy(
     *, samples: int, noise: float, rng: np.random.Generator, seq_len: int = 8, vocab: int = 10
 ) -> Dataset:
@@ -53,7 +58,12 @@ def copy(
     return _tokens("copy", X, X.copy(), noise, rng, vocab, vocab)
 
 
-@register_dataset("reverse", task="classification", kind="sequence")
+@register_dataset(
+    "reverse",
+    task="classification",
+    kind="sequence",
+    params={"seq_len": "Tokens per sequence; ≥ 1.", "vocab": "Number of distinct tokens; ≥ 2."},
+)
 def reverse(
     *, samples: int, noise: float, rng: np.random.Generator, seq_len: int = 8, vocab: int = 10
 ) -> Dataset:
@@ -62,7 +72,12 @@ def reverse(
     return _tokens("reverse", X, X[:, ::-1].copy(), noise, rng, vocab, vocab)
 
 
-@register_dataset("sort", task="classification", kind="sequence")
+@register_dataset(
+    "sort",
+    task="classification",
+    kind="sequence",
+    params={"seq_len": "Tokens per sequence; ≥ 1.", "vocab": "Number of distinct tokens; ≥ 2."},
+)
 def sort(
     *, samples: int, noise: float, rng: np.random.Generator, seq_len: int = 8, vocab: int = 10
 ) -> Dataset:
@@ -71,7 +86,15 @@ def sort(
     return _tokens("sort", X, np.sort(X, axis=1), noise, rng, vocab, vocab)
 
 
-@register_dataset("modular_addition", task="classification", kind="sequence")
+@register_dataset(
+    "modular_addition",
+    task="classification",
+    kind="sequence",
+    params={
+        "p": "The modulus; tokens 0..p−1 are the numbers; ≥ 2.",
+        "equals": "End each sequence with the '=' token (token p).",
+    },
+)
 def modular_addition(
     *, samples: int, noise: float, rng: np.random.Generator, p: int = 11, equals: bool = True
 ) -> Dataset:
@@ -86,14 +109,21 @@ def modular_addition(
     return _tokens("modular_addition", X, (a + b) % p, noise, rng, p + 1 if equals else p, p)
 
 
-@register_dataset("parity", task="classification", kind="sequence")
+@register_dataset(
+    "parity", task="classification", kind="sequence", params={"seq_len": "Bits per sequence; ≥ 1."}
+)
 def parity(*, samples: int, noise: float, rng: np.random.Generator, seq_len: int = 8) -> Dataset:
     """Parity of a bit string: y = (Σₜ X[i, t]) mod 2."""
     X = _random_tokens("parity", samples, seq_len, 2, rng)
     return _tokens("parity", X, X.sum(axis=1) % 2, noise, rng, 2, 2)
 
 
-@register_dataset("majority", task="classification", kind="sequence")
+@register_dataset(
+    "majority",
+    task="classification",
+    kind="sequence",
+    params={"seq_len": "Tokens per sequence; ≥ 1.", "vocab": "Number of distinct tokens; ≥ 2."},
+)
 def majority(
     *, samples: int, noise: float, rng: np.random.Generator, seq_len: int = 9, vocab: int = 2
 ) -> Dataset:
@@ -103,7 +133,7 @@ def majority(
     return _tokens("majority", X, counts.argmax(axis=1), noise, rng, vocab, vocab)
 
 
-@register_dataset("sum", task="regression", kind="sequence")
+@register_dataset("sum", task="regression", kind="sequence", params={"seq_len": "Numbers per sequence; ≥ 1."})
 def sum_(*, samples: int, noise: float, rng: np.random.Generator, seq_len: int = 8) -> Dataset:
     """y = Σₜ x_t + ε for x_t ~ U(0, 1) given as inputs of shape (n, seq_len, 1), ε ~ N(0, noise²)."""
     require(seq_len >= 1, "sum", f"seq_len must be at least 1, got {seq_len}")

@@ -38,7 +38,12 @@ def _jitter(X: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray
     return X + noise * rng.standard_normal(X.shape)
 
 
-@register_dataset("xor", task="classification", kind="tabular")
+@register_dataset(
+    "xor",
+    task="classification",
+    kind="tabular",
+    params={"margin": "Coordinates' magnitudes are U(margin, 1): a 2·margin gap between classes; in [0, 1)."},
+)
 def xor(*, samples: int, noise: float, rng: np.random.Generator, margin: float = 0.1) -> Dataset:
     """Points in the four quadrants of [-1, 1]²; label 1 where x1 and x2 have opposite signs (x1·x2 < 0).
 
@@ -51,7 +56,12 @@ def xor(*, samples: int, noise: float, rng: np.random.Generator, margin: float =
     return _classification("xor", _jitter(X, noise, rng), y, 2)
 
 
-@register_dataset("circles", task="classification", kind="tabular")
+@register_dataset(
+    "circles",
+    task="classification",
+    kind="tabular",
+    params={"factor": "Radius of the inner ring (the outer one is 1); in (0, 1)."},
+)
 def circles(*, samples: int, noise: float, rng: np.random.Generator, factor: float = 0.5) -> Dataset:
     """Two concentric rings: label 0 on the unit circle, label 1 on the circle of radius `factor`."""
     require(0.0 < factor < 1.0, "circles", f"factor must be in (0, 1), got {factor}")
@@ -73,7 +83,15 @@ def moons(*, samples: int, noise: float, rng: np.random.Generator) -> Dataset:
     return _classification("moons", _jitter(X, noise, rng), y, 2)
 
 
-@register_dataset("spirals", task="classification", kind="tabular")
+@register_dataset(
+    "spirals",
+    task="classification",
+    kind="tabular",
+    params={
+        "arms": "Number of spiral arms, one class each; ≥ 2.",
+        "turns": "Turns of each arm from the centre to radius 1; > 0.",
+    },
+)
 def spirals(
     *, samples: int, noise: float, rng: np.random.Generator, arms: int = 3, turns: float = 0.75
 ) -> Dataset:
@@ -87,7 +105,17 @@ def spirals(
     return _classification("spirals", _jitter(X, noise, rng), y, arms)
 
 
-@register_dataset("gaussian_blobs", task="classification", kind="tabular")
+@register_dataset(
+    "gaussian_blobs",
+    task="classification",
+    kind="tabular",
+    params={
+        "centers": "Number of clusters, one class each; ≥ 2.",
+        "features": "Input dimensions; ≥ 1.",
+        "std": "Standard deviation of each cluster; ≥ 0.",
+        "center_box": "Cluster centres are drawn from U(−center_box, center_box) per dimension; > 0.",
+    },
+)
 def gaussian_blobs(
     *,
     samples: int,
@@ -108,7 +136,12 @@ def gaussian_blobs(
     return _classification("gaussian_blobs", _jitter(X, noise, rng), y, centers)
 
 
-@register_dataset("checkerboard", task="classification", kind="tabular")
+@register_dataset(
+    "checkerboard",
+    task="classification",
+    kind="tabular",
+    params={"tiles": "Tiles per side of the board; ≥ 2."},
+)
 def checkerboard(*, samples: int, noise: float, rng: np.random.Generator, tiles: int = 4) -> Dataset:
     """Uniform points in [-1, 1]² on a tiles × tiles board, labelled by their tile's colour (i + j) mod 2."""
     require(tiles >= 2, "checkerboard", f"tiles must be at least 2, got {tiles}")
@@ -118,7 +151,7 @@ def checkerboard(*, samples: int, noise: float, rng: np.random.Generator, tiles:
     return _classification("checkerboard", _jitter(X, noise, rng), y, 2)
 
 
-@register_dataset("linear", task="regression", kind="tabular")
+@register_dataset("linear", task="regression", kind="tabular", params={"features": "Input dimensions; ≥ 1."})
 def linear(*, samples: int, noise: float, rng: np.random.Generator, features: int = 2) -> Dataset:
     """y = X·w + b + ε with X ~ U(−1, 1), w and b ~ N(0, 1) drawn once, and ε ~ N(0, noise²)."""
     require(features >= 1, "linear", f"features must be at least 1, got {features}")
@@ -129,7 +162,12 @@ def linear(*, samples: int, noise: float, rng: np.random.Generator, features: in
     return _regression("linear", X, y)
 
 
-@register_dataset("sine", task="regression", kind="tabular")
+@register_dataset(
+    "sine",
+    task="regression",
+    kind="tabular",
+    params={"periods": "Periods of the sine over the input range; > 0."},
+)
 def sine(*, samples: int, noise: float, rng: np.random.Generator, periods: float = 1.0) -> Dataset:
     """y = sin(x) + ε for x ~ U(−π·periods, π·periods) and ε ~ N(0, noise²)."""
     require(periods > 0, "sine", f"periods must be positive, got {periods}")
@@ -138,7 +176,12 @@ def sine(*, samples: int, noise: float, rng: np.random.Generator, periods: float
     return _regression("sine", x[:, None], y)
 
 
-@register_dataset("polynomial", task="regression", kind="tabular")
+@register_dataset(
+    "polynomial",
+    task="regression",
+    kind="tabular",
+    params={"degree": "Degree of the random polynomial; ≥ 0."},
+)
 def polynomial(*, samples: int, noise: float, rng: np.random.Generator, degree: int = 3) -> Dataset:
     """y = Σₖ cₖ·xᵏ + ε for x ~ U(−1, 1), coefficients c₀…c_degree ~ N(0, 1) drawn once, ε ~ N(0, noise²)."""
     require(degree >= 0, "polynomial", f"degree must be non-negative, got {degree}")

@@ -317,3 +317,22 @@ def load_run(run_dir: str | Path) -> Run | None:
         if (run_dir / "final.npz").exists() or (run_dir / "checkpoint.npz").exists():
             raise
         return None
+
+
+def step_zero(run: Run, path: Path) -> dict | None:
+    """The metrics of step 0, before any update (from init.npz), so the curves start where training did:
+    the training-set loss and, with a validation set, its loss and metric. None without init.npz, or for
+    a model with running statistics (batch norm), whose step-0 statistics are not kept."""
+    init = Path(path) / "init.npz"
+    if not init.exists() or dict(run.model.named_buffers()):
+        return None
+    trained = run.params.state_dict()
+    run.params.load_state_dict(fileio.load_npz(init, "parameter file"), source=str(init))
+    try:
+        trainer = run.trainer
+        row = {"step": 0, "train_loss": trainer.evaluate(trainer.X, trainer.y)[0]}
+        if trainer.X_val is not None:
+            row["val_loss"], row["val_metric"] = trainer.evaluate()
+    finally:
+        run.params.load_state_dict(trained, source="the trained parameters")
+    return row

@@ -16,20 +16,29 @@ from nncli.training.build import Run
 from nncli.training.events import Evaluation, Event, StepEnd, TrainingEnd
 from nncli.training.predictor import predictor, view_kind
 from nncli.views import termviz
+from nncli.views.reporter import GAP, columns, table_width
 
-TABLE_WIDTH = 86  # the reporter's loss table with wide numbers, plus the gap; the picture gets the rest
 MAX_WIDTH = 48  # characters; the picture is width × 2·(width/2) pixels, square in most fonts
-MIN_WIDTH, MIN_HEIGHT = 24, 10  # below this the picture says too little: leave it out
+MIN_WIDTH, MIN_HEIGHT = 20, 10  # below this the picture says too little: leave it out
 CHROME_ROWS = 8  # progress line, panel borders, the picture's legend lines
+PANEL = 4  # the picture's panel: a border and a space of padding each side
 MIN_INTERVAL_S = 0.1  # redraw at most this often (evaluations can come every step)
+MIN_TERMINAL = (110, 18)  # the smallest terminal with room for the picture beside the essential columns
 
 
-def picture_size(console: Console) -> tuple[int, int] | None:
-    """(width, height) in characters of the picture that fits beside the table, or None if none does."""
+def picture_size(console: Console, metric_name: str = "accuracy") -> tuple[int, int] | None:
+    """(width, height) in characters of the picture beside the table, or None if none fits: beside every
+    column where a picture of MIN_WIDTH fits there, else beside the essential ones (the table drops the
+    rest to make room)."""
     if not console.is_terminal:
         return None
-    width = min(MAX_WIDTH, console.width - TABLE_WIDTH)
+    cols = columns(metric_name)
+    width = console.width - table_width(cols) - GAP - PANEL
+    if width < MIN_WIDTH:
+        width = console.width - table_width(cols[:4]) - GAP - PANEL  # step, train loss, val loss, metric
+    width = min(MAX_WIDTH, width)
     height = min(width // 2, console.height - CHROME_ROWS)
+    width = min(width, 2 * height)  # width × 2·height pixels: square
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return None
     return width, height
@@ -66,8 +75,16 @@ class LivePlot:
 def attach(run: Run, reporter, console: Console) -> LivePlot | None:
     """Show the live picture if the data has one and the terminal has room for it; returns the listener."""
     kind = view_kind(run)
-    size = picture_size(console)
-    if kind is None or size is None:
+    size = picture_size(console, run.trainer.metric_name)
+    if kind is None:
+        return None
+    if size is None:
+        if console.is_terminal:
+            w, h = MIN_TERMINAL
+            reporter.hint = (
+                f"the {'decision boundary' if kind == 'boundary' else 'fitted curve'} needs a terminal of at "
+                f"least {w}×{h}; this one is {console.width}×{console.height}"
+            )
         return None
     listener = LivePlot(run, reporter, kind, size)
     run.trainer.subscribe(listener)

@@ -18,6 +18,7 @@ import numpy as np
 from nncli.errors import NncliError
 from nncli.fileio import atomic_write
 from nncli.views import termviz
+from nncli.views.scales import log_axis
 
 INSTALL_HINT = "plotting needs matplotlib: pip install 'nncli[plot]'"
 DPI = 110
@@ -48,7 +49,9 @@ def rgb(i: int) -> tuple[float, float, float]:
 
 
 def save(fig, path: str | Path) -> Path:
+    """Write the figure (PNG unless the name says otherwise, as matplotlib does) and return its path."""
     path = Path(path)
+    path = path if path.suffix else path.with_suffix(".png")
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=DPI, bbox_inches="tight"))
@@ -60,27 +63,36 @@ def save(fig, path: str | Path) -> Path:
 # ---------------------------------------------------------------------------------------------- curves
 
 
+LINE_STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "x", "+", "*")
+
+
 def draw_curves(
-    ax, series: dict[str, tuple[np.ndarray, np.ndarray]], *, log_y: bool = False, styles=None
-) -> None:
-    """Each named (x, y) series as a line in its own colour; non-positive values are dropped on a log axis."""
+    ax, series: dict[str, tuple[np.ndarray, np.ndarray]], *, log_y: bool | None = False, styles=None
+) -> bool:
+    """Each named (x, y) series as a line in its own colour, line style and marker (readable in grey);
+    non-positive values are dropped on a log axis. `log_y=None` chooses (`scales.log_axis`); returns it."""
+    log_y = log_axis([y for _, y in series.values()], log_y)
     for i, (name, (x, y)) in enumerate(series.items()):
         x, y = np.asarray(x, float), np.asarray(y, float)
-        if log_y:
-            y = np.where(y > 0, y, np.nan)
-        ax.plot(x, y, label=name, color=rgb(i), linewidth=1.5, **(styles or {}).get(name, {}))
+        if log_y:  # matplotlib's log ticks overflow near 1e308: a diverged run's last losses are left out
+            y = np.where((y > 0) & (y < 1e100), y, np.nan)
+        style = {"linestyle": LINE_STYLES[i % len(LINE_STYLES)], "marker": MARKERS[i % len(MARKERS)]}
+        style |= {"markevery": max(1, len(x) // 10), "markersize": 4, **(styles or {}).get(name, {})}
+        ax.plot(x, y, label=name, color=rgb(i), linewidth=1.5, **style)
     if log_y:
         ax.set_yscale("log")
     ax.grid(alpha=0.3)
     if series:
         ax.legend(frameon=False)
+    return log_y
 
 
 def save_loss_curves(
     series: dict[str, tuple[np.ndarray, np.ndarray]],
     path: str | Path,
     *,
-    log_y: bool = False,
+    log_y: bool | None = None,
     title: str = "",
 ) -> Path:
     """Several loss curves (name → (steps, losses)) on one axes."""
@@ -100,7 +112,7 @@ def column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def save_training_curves(
-    rows: list[dict], metric_name: str, path: str | Path, *, log_y: bool = False, title: str = ""
+    rows: list[dict], metric_name: str, path: str | Path, *, log_y: bool | None = None, title: str = ""
 ) -> Path:
     """Train and validation loss (and the data loss, when regularisation makes it differ) and the
     validation metric against step, from metrics.jsonl rows."""
@@ -110,11 +122,13 @@ def save_training_curves(
     if any(r.get("data_loss") is not None and r["data_loss"] != r["train_loss"] for r in rows):
         series["train data loss"] = column(rows, "data_loss")
     series = {k: v for k, v in series.items() if v[0].size}
-    draw_curves(left, series, log_y=log_y, styles={"train data loss": {"linestyle": "--"}})
+    log_y = draw_curves(left, series, log_y=log_y)
     left.set(xlabel="step", ylabel="loss (log)" if log_y else "loss", title="loss")
     steps, metric = column(rows, "val_metric")
     if steps.size:
         draw_curves(right, {f"validation {metric_name}": (steps, metric)})
+        if np.ptp(metric) < 1e-9:  # a flat metric: one tick at its value, not 1.02, 1.04 around it
+            right.set_yticks([metric[0]])
     else:
         right.text(0.5, 0.5, "no validation set", ha="center", va="center", transform=right.transAxes)
     right.set(xlabel="step", ylabel=metric_name, title=metric_name)
@@ -129,8 +143,10 @@ def save_landscape(
     path: str | Path,
     *,
     title: str = "",
+    axes: tuple[str, str] = ("x", "y"),
 ) -> Path:
-    """A loss landscape as filled contours at log-spaced levels, with optimizer paths drawn on top.
+    """A loss landscape as filled contours at log-spaced levels, its lowest point marked, with optimizer
+    paths drawn on top; `axes` names the two parameters.
 
     grid[i, j] is the loss at x = linspace(xmin, xmax, nx)[j], y = linspace(ymin, ymax, ny)[i]. As in
     `termviz.contour_map`, values are shifted by −min + δ (δ = 10⁻³·span) so the log levels work for any loss.
@@ -156,9 +172,13 @@ def save_landscape(
         ax.plot(points[:, 0], points[:, 1], "-", color=rgb(i), linewidth=1.5, label=name)
         ax.plot(*points[0], "o", color=rgb(i), markerfacecolor="none", markersize=7)
         ax.plot(*points[-1], "*", color=rgb(i), markersize=11, markeredgecolor="black", markeredgewidth=0.5)
-    ax.set(xlim=(xmin, xmax), ylim=(ymin, ymax), title=title)
-    if paths:
-        ax.legend(loc="upper right", framealpha=0.8)
+    j, i = np.unravel_index(np.nanargmin(grid), grid.shape)
+    ax.plot(xs[i], ys[j], "X", color="white", markeredgecolor="black", markersize=10, label="grid minimum")
+    ax.annotate(
+        f"min ({xs[i]:.3g}, {ys[j]:.3g})", (xs[i], ys[j]), (6, -12), textcoords="offset points", color="white"
+    )
+    ax.set(xlim=(xmin, xmax), ylim=(ymin, ymax), title=title, xlabel=axes[0], ylabel=axes[1])
+    ax.legend(loc="upper right", framealpha=0.8)
     return save(fig, path)
 
 
@@ -312,13 +332,14 @@ def save_attention_maps(
             ax.set_title(f"layer {l} head {h}", fontsize=9)
             t = m.shape[-1]
             ticks = np.arange(t) if t <= 16 else []
-            names = tokens if tokens is not None and len(tokens) == t else [str(i) for i in range(t)]
-            ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=7)
+            named = tokens is not None and len(tokens) == t
+            names = [f"{i}:{tokens[i]}" if named else str(i) for i in range(t)]
+            ax.set_xticks(ticks, [names[i] for i in ticks], fontsize=7, rotation=90 if named else 0)
             ax.set_yticks(ticks, [names[i] for i in ticks], fontsize=7)
             if l == layers - 1:
-                ax.set_xlabel("key position")
+                ax.set_xlabel("key (position:token)" if named else "key position")
             if h == 0:
-                ax.set_ylabel("query position")
+                ax.set_ylabel("query (position:token)" if named else "query position")
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.8, label="attention weight")
     fig.suptitle(title)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nncli.fileio import atomic_write_text
 from nncli.rundir.outputs import check_output, check_output_folder
 from nncli.rundir.records import read_metrics, read_summary, require_run_directory
 from nncli.views import plots, runplots
+from nncli.views.reporter import summary_rows
 
 MAX_ROWS = 400  # metrics rows shown; longer runs are thinned evenly, keeping the first and last
 COLUMNS = ("step", "epoch", "train_loss", "data_loss", "val_loss", "val_metric", "lr", "grad_norm", "time_s")
@@ -29,7 +32,9 @@ CAPTIONS = {
     "regularization.png": "The notes' circle and square: only proximal L1 ends with a weight exactly 0.",
     "weights.png": "Histogram of each weight matrix; exact zeros in red.",
     "attention.png": "Attention weights of one validation sample, one panel per head.",
+    "landscape.png": "Each optimizer's path over the loss surface.",
 }
+COMPARISON_FILES = ("curves.png", "landscape.png")  # what compare-optimizers draws, in report order
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
@@ -79,17 +84,6 @@ def key_value_table(rows: dict) -> str:
     return f'<table class="kv">{body}</table>'
 
 
-def flatten(summary: dict) -> dict:
-    """Nested summary entries (sparsity) as dotted keys."""
-    flat = {}
-    for key, value in summary.items():
-        if isinstance(value, dict):
-            flat.update({f"{key}.{k}": v for k, v in value.items()})
-        else:
-            flat[key] = value
-    return flat
-
-
 def thin(rows: list[dict], limit: int = MAX_ROWS) -> list[dict]:
     """At most `limit` rows, evenly spaced, always keeping the first and the last."""
     if len(rows) <= limit:
@@ -117,6 +111,24 @@ def figure(path: Path) -> str:
     )
 
 
+def page(title: str, parts: list[str]) -> str:
+    """The HTML document: `title`, the time it was written, then `parts`."""
+    written = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        f"<title>{html.escape(title)}</title>"
+        f"<script>{CHECK_SCRIPT}</script><style>{STYLE}</style></head>\n"
+        f"<body>\n<h1>{html.escape(title)}</h1><p>Report written {written}.</p>"
+        f"{''.join(parts)}\n</body></html>\n"
+    )
+
+
+def _ended(path: Path) -> str:
+    stamp = datetime.fromtimestamp(path.stat().st_mtime, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<p>Ended {stamp}.</p>"
+
+
 def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
     """The report's HTML for a run directory and the PNG files to inline."""
     summary = read_summary(run_dir)
@@ -124,10 +136,10 @@ def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
     name = summary.get("name") or run_dir.name
     config = (run_dir / "config.yaml").read_text(encoding="utf-8")
     parts = [
-        f"<h1>nncli run: {html.escape(name)}</h1>",
         f"<p>Run directory <code>{html.escape(str(run_dir))}</code></p>",
+        _ended(run_dir / "summary.json") if summary else "",
         "<h2>Summary</h2>",
-        key_value_table(flatten(summary))
+        key_value_table(dict(summary_rows(summary)))
         if summary
         else '<p class="note">No summary.json: the run has not ended.</p>',
         "<h2>Figures</h2>",
@@ -141,27 +153,84 @@ def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
         "<h2>Config (resolved)</h2>",
         f"<pre>{html.escape(config)}</pre>",
     ]
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-        f"<title>nncli report: {html.escape(name)}</title>"
-        f"<script>{CHECK_SCRIPT}</script><style>{STYLE}</style></head>\n"
-        f"<body>\n{''.join(parts)}\n</body></html>\n"
-    )
+    return page(f"nncli run: {name}", parts)
+
+
+def _stat(stat: dict, spec: str) -> str:
+    if stat.get("mean") is None:
+        return "—"
+    return format(stat["mean"], spec) + (f" ± {stat['std']:{spec}}" if stat.get("std") is not None else "")
+
+
+def render_comparison(directory: Path, note: str = "") -> str:
+    """The report's HTML for a compare-optimizers results directory: the problem, the ranking, the figures."""
+    results = json.loads((directory / "results.json").read_text(encoding="utf-8"))
+    problem, metric = results["problem"], results.get("metric")
+    head = ["#", "optimizer", "lr", "final loss", *([f"best val {metric}"] if metric else [])]
+    head += ["steps to target", "time (s)", "steps/s"]
+    body = []
+    for e in results["ranking"]:
+        final = "diverged" if e["diverged"] else _stat(e["final_loss"], ".4g")
+        cells = [e["rank"], e["optimizer"], format(e["lr"], ".3g"), final]
+        cells += [_stat(e["best_val_metric"], ".4f")] if metric else []
+        cells += [
+            _stat(e["steps_to_target"], ".0f"),
+            _stat(e["wall_time_s"], ".2f"),
+            _stat(e["steps_per_s"], ",.0f"),
+        ]
+        body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    what = problem.get("description") or f"{problem.get('model')} on {problem.get('dataset')}"
+    about = {"problem": what, "steps": problem.get("steps"), "seeds": ", ".join(map(str, results["seeds"]))}
+    if results.get("target_loss") is not None:
+        about["target loss"] = format(results["target_loss"], ".4g")
+    parts = [
+        f"<p>Results directory <code>{html.escape(str(directory))}</code></p>",
+        _ended(directory / "results.json"),
+        "<h2>Problem</h2>",
+        key_value_table(about),
+        "<h2>Ranked by final loss</h2>",
+        "<table><tr>"
+        + "".join(f"<th>{html.escape(h)}</th>" for h in head)
+        + "</tr>"
+        + "".join(body)
+        + "</table>",
+        "<h2>Figures</h2>",
+        f'<p class="note">{html.escape(note)}</p>' if note else "",
+        *(figure(directory / f) for f in COMPARISON_FILES if (directory / f).exists()),
+        "<h2>Config</h2>" if problem.get("config") else "",
+        f"<pre>{html.escape(json.dumps(problem['config'], indent=2))}</pre>" if problem.get("config") else "",
+    ]
+    return page(f"nncli comparison: {problem.get('name', directory.name)}", parts)
 
 
 def build_report(
-    run_dir: str | Path, output: str | Path | None = None, *, log_y: bool = False, overwrite: bool = False
+    run_dir: str | Path,
+    output: str | Path | None = None,
+    *,
+    log_y: bool | None = None,
+    overwrite: bool = False,
 ) -> tuple[Path, str]:
-    """Write the report (default RUN_DIR/report.html); returns its path and a note ('' when all went in).
+    """Write the report of a run or of a compare-optimizers results directory (default RUN_DIR/report.html);
+    returns its path and a note ('' when all went in).
 
     Without matplotlib the report has no figures and the note says how to get them.
     """
-    run_dir = require_run_directory(run_dir)
+    run_dir = Path(run_dir)
+    comparison = (run_dir / "results.json").is_file() and not (run_dir / "config.yaml").exists()
+    if not comparison:
+        require_run_directory(run_dir)
     output = Path(output) if output is not None else run_dir / "report.html"
     if output.parent != run_dir:  # the default's folder is the run's own; any other may be created
-        check_output_folder(output.parent, option="--output")
-    check_output(output, overwrite=overwrite, option="--output")
+        check_output_folder(output.parent, option="--out")
+    check_output(output, overwrite=overwrite, option="--out")
+    if comparison:  # a compare-optimizers results directory
+        note = (
+            ""
+            if any((run_dir / f).exists() for f in COMPARISON_FILES)
+            else f"No figures: {plots.INSTALL_HINT}"
+        )
+        atomic_write_text(output, render_comparison(run_dir, note))
+        return output, note
     note = ""
     with tempfile.TemporaryDirectory() as tmp:
         if plots.has_matplotlib():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.progress import (
     BarColumn,
@@ -17,21 +18,74 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.segment import ControlType, Segment
 from rich.table import Table
 from rich.text import Text
 
 from nncli.errors import visible
 from nncli.training.events import Event, StepEnd, TrainingEnd
 
-TABLE_ROWS = 12  # rows kept on screen while training; the run directory keeps them all
+CHROME_ROWS = 6  # the live region besides its table rows: progress line, hint, table borders and header
+GAP = 2  # characters between the table and the picture
+SYNC_BEGIN, SYNC_END = "\x1b[?2026h", "\x1b[?2026l"  # synchronized output: a frame appears whole
 
 
 def fmt(value, spec: str = ".4g") -> str:
     return "—" if value is None else format(value, spec)
 
 
+def columns(metric_name: str) -> list[tuple[str, int, object]]:
+    """The loss table's columns: (header, fixed width, cell of a StepEnd), in the order they are dropped
+    last to first when the terminal is narrow. `.4g` numbers take at most 9 characters (1.235e-05)."""
+    return [
+        ("step", 7, lambda r: str(r.step)),
+        ("train loss", 10, lambda r: fmt(r.train_loss)),
+        ("val loss", 10, lambda r: fmt(r.val_loss)),
+        (f"val {metric_name}", max(10, 4 + len(metric_name)), lambda r: fmt(r.val_metric, ".4f")),
+        ("epoch", 5, lambda r: str(r.epoch)),
+        ("lr", 9, lambda r: fmt(r.lr, ".3g")),
+        ("grad norm", 9, lambda r: fmt(r.grad_norm, ".3g")),
+    ]
+
+
+def table_width(cols: list) -> int:
+    """Width of a boxed table with these columns: each is padded by one space a side, plus the rules."""
+    return sum(width + 3 for _, width, _ in cols) + 1
+
+
+def fitting_columns(metric_name: str, width: int) -> list:
+    """As many columns as fit in `width` characters (at least step, train loss and val loss)."""
+    cols = columns(metric_name)
+    while len(cols) > 3 and table_width(cols) > width:
+        cols = cols[:-1]
+    return cols
+
+
+class _Raw:
+    """A control sequence that rich writes as it is (rich's own Control knows no synchronized output)."""
+
+    def __init__(self, code: str) -> None:
+        self.segment = Segment(code, None, [(ControlType.BELL,)])
+
+
+class SyncedLive(Live):
+    """rich's Live, each redraw bracketed by synchronized-output marks (DEC mode 2026): terminals that know
+    them show a frame only once it is complete; the others ignore them."""
+
+    def refresh(self) -> None:
+        with self.console:
+            self.console.control(_Raw(SYNC_BEGIN))
+            super().refresh()
+            self.console.control(_Raw(SYNC_END))
+
+
 class TrainingReporter:
-    """Listens to trainer events and draws them."""
+    """Listens to trainer events and draws them.
+
+    In a terminal the live region holds the progress bar, the newest table rows that fit its height and
+    the picture beside them (`extra`); when training ends it is replaced by the whole table, so the
+    scrollback keeps every row. Columns have fixed widths, and the last ones are dropped when narrow.
+    """
 
     def __init__(
         self, console: Console, total_steps: int, metric_name: str, *, start_step: int = 0, live=None
@@ -51,42 +105,42 @@ class TrainingReporter:
         )
         self.task = self.progress.add_task("train", total=total_steps, completed=start_step, rate="")
         self.extra = None  # an optional renderable beside the table (the decision boundary view)
+        self.hint: str | None = None  # one line under the progress bar (why there is no picture)
         self._live: Live | None = None
 
     def __enter__(self) -> TrainingReporter:
         if self.live_mode:
-            self._live = Live(self.render(), console=self.console, refresh_per_second=8, transient=False)
+            self._live = SyncedLive(self.render(), console=self.console, refresh_per_second=8, transient=True)
             self._live.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         if self._live is not None:
-            self._live.update(self.render())
             self._live.__exit__(*exc)
             self._live = None
+            self.console.print(self.render(every_row=True))
 
-    def table(self) -> Table:
+    def table(self, rows: list[StepEnd] | None = None) -> Table:
+        room = self.console.width
+        if self.extra is not None:  # what the picture takes, its legend included
+            room -= Measurement.get(self.console, self.console.options, self.extra).maximum + GAP
+        cols = fitting_columns(self.metric_name, room)
         table = Table(title=None, expand=False, header_style="bold")
-        for col in ("step", "epoch", "train loss", "val loss", f"val {self.metric_name}", "lr", "grad norm"):
-            table.add_column(col, justify="right")
-        for r in self.rows[-TABLE_ROWS:]:
-            table.add_row(
-                str(r.step),
-                str(r.epoch),
-                fmt(r.train_loss, ".5g"),
-                fmt(r.val_loss, ".5g"),
-                fmt(r.val_metric, ".4f"),
-                fmt(r.lr, ".3g"),
-                fmt(r.grad_norm, ".3g"),
-            )
+        for name, width, _ in cols:
+            table.add_column(name, justify="right", width=width, no_wrap=True, overflow="ellipsis")
+        for r in self.rows if rows is None else rows:
+            table.add_row(*(cell(r) for _, _, cell in cols))
         return table
 
-    def render(self):
+    def render(self, every_row: bool = False):
+        room = max(1, self.console.height - CHROME_ROWS)
+        table = self.table(None if every_row else self.rows[-room:])
+        head = [self.progress] + ([Text(self.hint, style="dim")] if self.hint and not every_row else [])
         if self.extra is None:
-            return Group(self.progress, self.table())
-        grid = Table.grid(padding=(0, 2))
-        grid.add_row(self.table(), self.extra)
-        return Group(self.progress, grid)
+            return Group(*head, table)
+        grid = Table.grid(padding=(0, GAP, 0, 0), pad_edge=False)
+        grid.add_row(table, self.extra)
+        return Group(*head, grid)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepEnd):
@@ -108,40 +162,53 @@ class TrainingReporter:
             self._live.update(self.render())
 
 
+STATUS_STYLES = {"completed": "green", "early_stopped": "cyan", "diverged": "red", "interrupted": "yellow"}
+
+
+def summary_rows(summary: dict) -> list[tuple[str, str]]:
+    """(label, text) of each line of a run's summary: what the terminal panel and the HTML report show."""
+    metric = summary.get("metric", "metric")
+    status = summary["status"] + (f" — {summary['message']}" if summary.get("message") else "")
+    rows = [
+        ("status", status),
+        ("steps", f"{summary['steps']} / {summary['total_steps']}"),
+        ("final train loss", fmt(summary.get("final_train_loss"), ".6g")),
+        ("final val loss", fmt(summary.get("final_val_loss"), ".6g")),
+        (f"final val {metric}", fmt(summary.get("final_val_metric"), ".4f")),
+        ("best val loss", f"{fmt(summary.get('best_val_loss'), '.6g')} (step {summary.get('best_step')})"),
+        (f"best val {metric}", fmt(summary.get("best_val_metric"), ".4f")),
+    ]
+    sp = summary.get("sparsity") or {}
+    if sp.get("weights"):
+        rows.append(
+            (
+                "weights",
+                f"{sp['exact_zero']} of {sp['weights']} exactly zero, "
+                f"{sp['near_zero']} below 1e-3 of the largest |w|",
+            )
+        )
+    rate = summary.get("steps_per_s")
+    rows.append(("wall time", f"{summary['wall_time_s']:.2f} s ({fmt(rate, ',.0f')} steps/s)"))
+    if summary.get("run_dir"):
+        rows.append(("run directory", summary["run_dir"]))
+    return rows
+
+
 def summary_panel(summary: dict) -> Panel:
     """The closing panel: how the run ended and its final and best numbers."""
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
-    metric = summary.get("metric", "metric")
-    colour = {"completed": "green", "early_stopped": "cyan", "diverged": "red", "interrupted": "yellow"}
-    status = visible(summary["status"])
-    t.add_row(
-        "status",
-        Text.assemble((status, colour.get(status, "white")), " ", visible(summary.get("message") or "")),
-    )
-    t.add_row("steps", f"{summary['steps']} / {summary['total_steps']}")
-    t.add_row("final train loss", fmt(summary.get("final_train_loss"), ".6g"))
-    t.add_row("final val loss", fmt(summary.get("final_val_loss"), ".6g"))
-    t.add_row(f"final val {metric}", fmt(summary.get("final_val_metric"), ".4f"))
-    t.add_row(
-        "best val loss", f"{fmt(summary.get('best_val_loss'), '.6g')} (step {summary.get('best_step')})"
-    )
-    t.add_row(f"best val {metric}", fmt(summary.get("best_val_metric"), ".4f"))
-    sp = summary.get("sparsity") or {}
-    if sp.get("weights"):
-        t.add_row(
-            "weights", f"{sp['weights']}: {sp['exact_zero']} exactly 0, {sp['near_zero']} below 1e-3·max|w|"
-        )
-    rate = summary.get("steps_per_s")
-    t.add_row("wall time", f"{summary['wall_time_s']:.2f} s ({fmt(rate, ',.0f')} steps/s)")
-    if summary.get("run_dir"):
-        t.add_row("run directory", Text(visible(summary["run_dir"])))
+    for label, text in summary_rows(summary):
+        value = Text(visible(text))
+        if label == "status":
+            value.stylize(STATUS_STYLES.get(summary["status"], "white"), 0, len(summary["status"]))
+        t.add_row(label, value)
     return Panel(t, title=Text(visible(summary.get("name") or "run"), style="bold"), expand=False)
 
 
 def key_value_table(title: str, rows: dict) -> Table:
-    """Rows of plain text (names and paths from files print as they are, never as markup)."""
+    """A two-column table of plain text: keys and values are never read as rich markup."""
     table = Table(title=Text(visible(title)), show_header=False)
     table.add_column(style="bold")
     table.add_column()

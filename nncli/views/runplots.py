@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nncli.rundir.directory import load_run
+from nncli.rundir.directory import load_run, step_zero
 from nncli.rundir.outputs import check_output, check_output_folder
 from nncli.rundir.records import read_metrics, read_summary
 from nncli.training.predictor import predictor, view_kind
@@ -20,7 +20,11 @@ DATA_VIEWS = {
 
 
 def plot_run(
-    run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: bool = False, overwrite: bool = False
+    run_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    log_y: bool | None = None,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Every figure that applies to a run: curves.png, then decision_boundary.png or fitted_curve.png,
     neurons.png (an MLP on 2-D inputs), regularization.png (a run with L1 or L2), weights.png and, for
@@ -33,7 +37,8 @@ def plot_run(
     name = run_dir.name
     summary = read_summary(run_dir)  # read (and checked) even when the run supplies the metric's name
     metric = run.trainer.metric_name if run is not None else summary.get("metric", "metric")
-    rows = read_metrics(run_dir)
+    first = step_zero(run, run_dir) if run is not None else None
+    rows = ([first] if first is not None else []) + read_metrics(run_dir)
     kind = view_kind(run) if run is not None else None
     names = ["curves.png"]
     if run is not None:
