@@ -58,6 +58,12 @@ def train(
     no_plot: Annotated[
         bool, typer.Option("--no-plot", help="No live decision boundary / fitted curve.")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="BLAS threads (default: training.threads, NNCLI_THREADS, else by model size)."
+        ),
+    ] = None,
 ) -> None:
     """Train the model a config describes, showing the loss live, and write a run directory."""
     if resume is not None:
@@ -76,6 +82,8 @@ def train(
             raise ConfigError(f"{config}: {exc}") from None
         directory.start()
     trainer = run.trainer
+    if threads is not None:
+        trainer.use_threads(threads, "--threads")
     trainer.subscribe(directory)
     show = not (quiet or json_)
     reporter = TrainingReporter(

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
 
+from nncli.runtime import pin_threads
+
 
 class Executor(Protocol):
     """Runs `fn` on every item and returns the results in input order, calling `on_result(index, result)`
@@ -46,7 +48,9 @@ class ProcessExecutor:
     def map(self, fn, items, on_result=None) -> list:
         results: list = [None] * len(items)
         context = multiprocessing.get_context(self.start_method)
-        with ProcessPoolExecutor(max_workers=max(1, min(self.jobs, len(items))), mp_context=context) as pool:
+        workers = max(1, min(self.jobs, len(items)))
+        # one BLAS thread per worker: J workers already share the cores (nncli.runtime.pin_threads)
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=pin_threads, initargs=(1,)) as pool:
             futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
             for future in as_completed(futures):
                 i = futures[future]
