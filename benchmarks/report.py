@@ -134,6 +134,14 @@ def print_summary(summary: dict, path: Path) -> None:
     missed += [f"{r['workload']} {r['dtype']} (auto threads)" for r in results if r.get("auto_met") is False]
     console.print(f"targets missed: {', '.join(missed)}" if missed else "every target met")
     warn_forced_kernel(summary["machine"])
+    disagree = [
+        f"{r['workload']} {r['dtype']} {name}"
+        for r in results
+        for name, peer in r.get("peers", {}).items()
+        if abs(peer["loss"] - r["loss_nncli"]) > 1e-4 * abs(r["loss_nncli"])
+    ]
+    if disagree:  # a peer that does not compute the same step is no comparison
+        console.print(f"[red]first losses differ from nncli's: {', '.join(disagree)}[/red]")
     busy = [f"{r['workload']} {r['dtype']}" for r in summary["results"] if (r["other_cpu_share"] or 0) > 0.05]
     retried = [f"{r['workload']} {r['dtype']}" for r in summary["results"] if r.get("attempts", 1) > 1]
     if retried:
