@@ -173,6 +173,9 @@ def compiled_torch_step(workload: Workload, params: ParameterBuffer, data: Data)
     import torch
 
     eager = workload.torch(params, data)
+    # each case's new optimizer recompiles `step`; past dynamo's recompile limit (8) it would silently
+    # fall back to eager, so every case starts from an empty cache
+    torch._dynamo.reset()
     module = torch.compile(eager.module)
     optimizer_step = torch.compile(eager.optimizer.step)
 
