@@ -88,7 +88,8 @@ def time_interleaved(
     settle_s: float = SETTLE_S,
 ) -> Timing:
     """Warm each up, then run blocks of about `block_s` of each contestant's steps in turn (the order
-    reversing each round, so that every contestant follows itself as well as the others) until
+    reversing each round and rotating every second one, so that every contestant follows itself as well
+    as the others) until
     `budget_s` is spent, at least 8 rounds. Between blocks the process sleeps `settle_s`, so that one
     framework's worker threads, still spinning after its last step, do not tax the next framework's
     block; `after_self_ms` against `after_other_ms` shows whether that worked."""
@@ -103,11 +104,14 @@ def time_interleaved(
     times: dict[str, list[float]] = {c.name: [] for c in contestants}
     after: dict[tuple[str, bool], list[float]] = {}
     blocks = np.empty((rounds, len(contestants)))
-    order, previous = list(range(len(contestants))), None
+    n, previous = len(contestants), None
     gc.collect()
     gc.disable()
     try:
         for r in range(rounds):
+            # rotated every second round and reversed every other: the last of an even round opens the
+            # next, so each contestant in turn follows its own block
+            order = [(i + r // 2) % n for i in range(n)]
             for i in order if r % 2 == 0 else order[::-1]:
                 c = contestants[i]
                 time.sleep(settle_s)

@@ -82,3 +82,5 @@ def test_the_json_records_the_kernel_the_auto_column_and_the_guard(tmp_path):
     assert result["auto_ms"] == result["nncli_1thread_ms"]
     assert result["auto_vs_best"] >= 1.0 and result["peers"] == {}
     assert set(result["after_self_ms"]) == {"nncli", "nncli_1thread", "torch"}
+    assert None not in result["after_self_ms"].values()  # each contestant followed its own block
+    assert None not in result["after_other_ms"].values()
