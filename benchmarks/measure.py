@@ -1,10 +1,11 @@
 """How the benchmark measures: interleaved step timing, peak memory, the matmul peak and the machine.
 
-Timing alternates blocks of nncli steps and blocks of torch steps (about 40 ms each, the order flipping
-every round) after a warm-up, with the garbage collector off as `timeit` does, so that anything else
-slowing the machine down hits both alike. The first step of each block is not timed: it absorbs the
-switch from the other framework (whose threads may still be spinning). The ratio is the median over
-rounds of the ratio of the two blocks' medians.
+Timing runs blocks of each contestant's steps in turn (nncli at each thread count, torch, and the
+optional peers: about 40 ms a block, the order reversing every round) after a warm-up, with the garbage
+collector off as `timeit` does, so that anything else slowing the machine down hits all alike. Blocks
+are separated by a short sleep, so that one framework's worker threads, which keep spinning for a while
+after its last step, do not tax the next one; the first step of each block is not timed either. A
+ratio is the median over rounds of the ratio of two blocks' medians in the round.
 
 Peak memory is the most bytes live at once during three training steps, counting everything the
 framework allocated for the model (parameters, gradients, optimizer state, activations, temporaries)
@@ -22,20 +23,34 @@ import platform
 import re
 import time
 import tracemalloc
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from benchmarks.threads import forced_kernel
 from benchmarks.workloads import Workload
 
 
 @dataclass(frozen=True)
+class Contestant:
+    """One framework's step in the interleaving; `context` is entered around each of its blocks (nncli
+    at a fixed BLAS thread count: threadpoolctl's limit, whose few ms stay outside the timed steps)."""
+
+    name: str
+    step: Callable[[], object]
+    context: Callable[[], AbstractContextManager] = contextlib.nullcontext
+
+
+@dataclass(frozen=True)
 class Timing:
-    nncli_ms: float  # median per step
-    torch_ms: float
-    ratio: float  # median over rounds of (nncli's median step / torch's median step) in the round
+    ms: dict[str, float]  # median per step over all timed steps
+    ratio: dict[str, float]  # median over rounds of (its median step / the reference's) in the round
     reps: int  # timed steps of each
+    after_self_ms: dict[str, float | None]  # median step in blocks that followed its own block
+    after_other_ms: dict[str, float | None]  # ... that followed another contestant's block
 
 
 def _run_for(step, seconds: float, at_least: int) -> float:
@@ -61,34 +76,63 @@ def _time_block(step, k: int, out: list[float]) -> float:
     return float(np.median(times))
 
 
-def time_interleaved(nncli_step, torch_step, *, budget_s: float, block_s: float = 0.04) -> Timing:
-    """Warm both up, then alternate blocks of about `block_s` of each framework's steps (the order
-    flipping each round) until `budget_s` is spent, at least 8 rounds."""
+SETTLE_S = 0.15  # idle time between blocks: OpenBLAS's and OpenMP's spinning threads go to sleep by then
+
+
+def time_interleaved(
+    contestants: list[Contestant],
+    *,
+    budget_s: float,
+    reference: str = "torch",
+    block_s: float = 0.04,
+    settle_s: float = SETTLE_S,
+) -> Timing:
+    """Warm each up, then run blocks of about `block_s` of each contestant's steps in turn (the order
+    reversing each round and rotating every second one, so that every contestant follows itself as well
+    as the others) until
+    `budget_s` is spent, at least 8 rounds. Between blocks the process sleeps `settle_s`, so that one
+    framework's worker threads, still spinning after its last step, do not tax the next framework's
+    block; `after_self_ms` against `after_other_ms` shows whether that worked."""
     warm = min(1.0, budget_s / 8)
-    t_nncli, t_torch = _run_for(nncli_step, warm, 3), _run_for(torch_step, warm, 3)
-    k = max(1, round(block_s / max(t_nncli, t_torch)))
-    rounds = max(8, round(budget_s / ((k + 1) * (t_nncli + t_torch))))
-    ours: list[float] = []
-    theirs: list[float] = []
-    ratios = np.empty(rounds)
+    per_step = {}
+    for c in contestants:
+        with c.context():
+            per_step[c.name] = _run_for(c.step, warm, 3)
+    k = max(1, round(block_s / max(per_step.values())))
+    per_round = sum((k + 1) * t + settle_s for t in per_step.values())
+    rounds = max(8, round(budget_s / per_round))
+    times: dict[str, list[float]] = {c.name: [] for c in contestants}
+    after: dict[tuple[str, bool], list[float]] = {}
+    blocks = np.empty((rounds, len(contestants)))
+    n, previous = len(contestants), None
     gc.collect()
     gc.disable()
     try:
-        for i in range(rounds):
-            if i % 2 == 0:
-                a = _time_block(nncli_step, k, ours)
-                b = _time_block(torch_step, k, theirs)
-            else:
-                b = _time_block(torch_step, k, theirs)
-                a = _time_block(nncli_step, k, ours)
-            ratios[i] = a / b
+        for r in range(rounds):
+            # rotated every second round and reversed every other: the last of an even round opens the
+            # next, so each contestant in turn follows its own block
+            order = [(i + r // 2) % n for i in range(n)]
+            for i in order if r % 2 == 0 else order[::-1]:
+                c = contestants[i]
+                time.sleep(settle_s)
+                with c.context():
+                    blocks[r, i] = _time_block(c.step, k, times[c.name])
+                after.setdefault((c.name, previous == c.name), []).append(blocks[r, i])
+                previous = c.name
     finally:
         gc.enable()
+    names = [c.name for c in contestants]
+    ref = blocks[:, names.index(reference)] if reference in names else blocks[:, 0]
+
+    def median_of(key) -> float | None:
+        return float(np.median(after[key]) * 1e3) if key in after else None
+
     return Timing(
-        nncli_ms=float(np.median(ours) * 1e3),
-        torch_ms=float(np.median(theirs) * 1e3),
-        ratio=float(np.median(ratios)),
-        reps=len(ours),
+        ms={name: float(np.median(times[name]) * 1e3) for name in names},
+        ratio={name: float(np.median(blocks[:, i] / ref)) for i, name in enumerate(names)},
+        reps=len(times[names[0]]),
+        after_self_ms={name: median_of((name, True)) for name in names},
+        after_other_ms={name: median_of((name, False)) for name in names},
     )
 
 
@@ -207,6 +251,14 @@ def _numpy_blas() -> str:
     return f"{blas.get('name', '?')} {blas.get('version', '')}" + (f" ({config})" if config else "")
 
 
+def numpy_blas_kernel() -> str | None:
+    """The kernel NumPy's OpenBLAS runs (threadpoolctl's `architecture`, e.g. 'SkylakeX', 'Haswell')."""
+    from threadpoolctl import threadpool_info
+
+    kernels = [lib.get("architecture") for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return next((k for k in kernels if k), None)
+
+
 def _torch_blas() -> str:
     found = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
     return found.group(1) if found else "unknown"
@@ -222,6 +274,8 @@ def machine(threads: int) -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numpy_blas": _numpy_blas(),
+        "numpy_blas_kernel": numpy_blas_kernel(),
+        "blas_kernel_forced_by": forced_kernel(),  # OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set
         "torch": torch.__version__,
         "torch_blas": _torch_blas(),
         "torch_threads": torch.get_num_threads(),

@@ -15,9 +15,9 @@ import sys
 if __name__ == "__main__":
     if not __package__:
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from benchmarks.threads import limit_threads
+    from benchmarks.threads import prepare
 
-    limit_threads()
+    prepare()
 
 import argparse  # noqa: E402
 import time  # noqa: E402

@@ -19,6 +19,8 @@ COLUMNS = (
     "torch ms",
     "ratio",
     "target",
+    "1 thread ms",
+    "auto",
     "nncli GFLOP/s",
     "% of peak",
     "torch GFLOP/s",
@@ -26,6 +28,14 @@ COLUMNS = (
     "torch MB",
     "other CPU",
 )
+PEER_LABELS = {"jax": "jax", "torch_compile": "compile"}
+
+
+def columns(summary: dict) -> list[str]:
+    """COLUMNS and, for each peer that was run, its ms and nncli's ratio to it."""
+    names = summary.get("settings", {}).get("peers", [])
+    extra = [c for name in names for c in (f"{PEER_LABELS[name]} ms", f"nncli/{PEER_LABELS[name]}")]
+    return [*COLUMNS, *extra]
 
 
 @contextmanager
@@ -54,6 +64,12 @@ def rows(summary: dict) -> list[list[str]]:
         if r["peak_fraction_target"] is not None:
             fraction += f" (≥{100 * r['peak_fraction_target']:.0f}% {_verdict(r['peak_fraction_met'])})"
         torch_mb = "n/a" if r["torch_peak_mb"] is None else f"{r['torch_peak_mb']:.1f}"
+        auto = f"{r['auto_threads']}t {r['auto_vs_best']:.2f} {_verdict(r['auto_met'])}"
+        peer_cells = [
+            cell
+            for name in summary.get("settings", {}).get("peers", [])
+            for cell in (f"{r['peers'][name]['ms']:.3f}", f"{r['peers'][name]['nncli_ratio']:.2f}")
+        ]
         out.append(
             [
                 r["workload"],
@@ -62,12 +78,15 @@ def rows(summary: dict) -> list[list[str]]:
                 f"{r['torch_ms']:.3f}",
                 f"{r['ratio']:.2f}",
                 f"≤ {r['ratio_target']:.2f} {_verdict(r['ratio_met'])}",
+                f"{r['nncli_1thread_ms']:.3f}",
+                auto,
                 f"{r['nncli_gflops']:.1f}",
                 fraction,
                 f"{r['torch_gflops']:.1f}",
                 f"{r['nncli_peak_mb']:.1f}",
                 torch_mb,
                 "n/a" if r["other_cpu_share"] is None else f"{100 * r['other_cpu_share']:.0f}%",
+                *peer_cells,
             ]
         )
     return out
@@ -76,16 +95,30 @@ def rows(summary: dict) -> list[list[str]]:
 def machine_line(summary: dict) -> str:
     m = summary["machine"]
     peaks = ", ".join(f"{k} {v:.0f}" for k, v in summary["matmul_peak_gflops"].items())
+    forced = " ".join(f"{k}={v}" for k, v in (m.get("blas_kernel_forced_by") or {}).items())
+    forced = f" (forced by {forced})" if forced else ""
     return (
         f"{summary['date']} · {m['cpu']}, {m['threads']} threads ({m['cores_available']} cores available) · "
-        f"NumPy {m['numpy']} with {m['numpy_blas']} · torch {m['torch']} with {m['torch_blas']} · "
+        f"NumPy {m['numpy']} with {m['numpy_blas']}, kernel {m.get('numpy_blas_kernel')}{forced} · "
+        f"torch {m['torch']} with {m['torch_blas']} · "
         f"np.matmul peak GFLOP/s: {peaks}"
     )
 
 
+def warn_forced_kernel(machine: dict) -> None:
+    """Say so when OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE choose OpenBLAS's kernel instead of the CPU."""
+    forced = machine.get("blas_kernel_forced_by") or {}
+    if forced:
+        settings = " ".join(f"{k}={v}" for k, v in forced.items())
+        Console(stderr=True).print(
+            f"[yellow]warning: {settings} forces OpenBLAS's kernel ({machine.get('numpy_blas_kernel')}), "
+            "which may not be this CPU's own; --native-blas measures without it.[/yellow]"
+        )
+
+
 def print_summary(summary: dict, path: Path) -> None:
     table = Table(title="nncli vs PyTorch eager: one training step", caption=machine_line(summary))
-    for i, name in enumerate(COLUMNS):
+    for i, name in enumerate(columns(summary)):
         table.add_column(name, justify="left" if i < 2 else "right")
     for row in rows(summary):
         table.add_row(*row)
@@ -98,7 +131,17 @@ def print_summary(summary: dict, path: Path) -> None:
     missed += [
         f"{r['workload']} {r['dtype']} (% of peak)" for r in results if r["peak_fraction_met"] is False
     ]
+    missed += [f"{r['workload']} {r['dtype']} (auto threads)" for r in results if r.get("auto_met") is False]
     console.print(f"targets missed: {', '.join(missed)}" if missed else "every target met")
+    warn_forced_kernel(summary["machine"])
+    disagree = [
+        f"{r['workload']} {r['dtype']} {name}"
+        for r in results
+        for name, peer in r.get("peers", {}).items()
+        if abs(peer["loss"] - r["loss_nncli"]) > 1e-4 * abs(r["loss_nncli"])
+    ]
+    if disagree:  # a peer that does not compute the same step is no comparison
+        console.print(f"[red]first losses differ from nncli's: {', '.join(disagree)}[/red]")
     busy = [f"{r['workload']} {r['dtype']}" for r in summary["results"] if (r["other_cpu_share"] or 0) > 0.05]
     retried = [f"{r['workload']} {r['dtype']}" for r in summary["results"] if r.get("attempts", 1) > 1]
     if retried:
@@ -114,7 +157,8 @@ def print_summary(summary: dict, path: Path) -> None:
 
 def markdown(summary: dict) -> str:
     """The results as the README's markdown table, with the machine line under it."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join("---" for _ in COLUMNS) + "|"]
+    names = columns(summary)
+    lines = ["| " + " | ".join(names) + " |", "|" + "|".join("---" for _ in names) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows(summary)]
     return "\n".join(lines) + "\n\n" + machine_line(summary) + "\n"
 

@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the benchmark compares against PyTorch")
 
-from benchmarks import measure, report, run  # noqa: E402
+from benchmarks import measure, report, run, threads  # noqa: E402
 from benchmarks.workloads import WORKLOADS  # noqa: E402
 
 
@@ -44,7 +44,8 @@ def test_peak_memory_counts_parameters_gradients_and_adam_state():
 
 def test_a_run_writes_the_json_format_and_the_markdown_table(tmp_path, capsys):
     out = tmp_path / "r.json"
-    run.main(["--workloads", "tiny_mlp", "--dtypes", "float32", "--budget", "0.05", "--out", str(out)])
+    args = ["--workloads", "tiny_mlp", "--dtypes", "float32", "--budget", "0.05", "--peers"]
+    run.main([*args, "--out", str(out)])
     summary = json.loads(out.read_text())
     assert summary["schema_version"] == run.SCHEMA_VERSION
     assert {"date", "duration_s", "settings", "machine", "matmul_peak_gflops", "results"} <= summary.keys()
@@ -54,3 +55,32 @@ def test_a_run_writes_the_json_format_and_the_markdown_table(tmp_path, capsys):
     assert result["loss_nncli"] == pytest.approx(result["loss_torch"], rel=1e-5)
     table = report.markdown(summary)
     assert table.splitlines()[2].startswith("| tiny_mlp | float32 |")
+
+
+def test_native_blas_drops_the_kernel_variables_and_only_then():
+    """Checked on a dict: the benchmark's tests never change the kernel variables of a process."""
+    env = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "1048576", "HOME": "/root"}
+    native = threads.environment(["--native-blas", "--threads", "3"], env)
+    assert threads.forced_kernel(native) == {} and native["HOME"] == "/root"
+    assert native["OPENBLAS_NUM_THREADS"] == native["OMP_NUM_THREADS"] == "3"
+    assert threads.forced_kernel(threads.environment([], env)) == {
+        "OPENBLAS_CORETYPE": "Haswell",
+        "OPENBLAS_L2_SIZE": "1048576",
+    }
+
+
+def test_the_json_records_the_kernel_the_auto_column_and_the_guard(tmp_path):
+    out = tmp_path / "r.json"
+    run.main(["--workloads", "tiny_mlp", "--dtypes", "float64", "--budget", "0.05", "--peers",
+              "--settle", "0.001", "--out", str(out)])  # fmt: skip
+    summary = json.loads(out.read_text())
+    machine = summary["machine"]
+    assert machine["numpy_blas_kernel"] == measure.numpy_blas_kernel() and machine["numpy_blas_kernel"]
+    assert machine["blas_kernel_forced_by"] == threads.forced_kernel()
+    (result,) = summary["results"]
+    assert result["auto_threads"] == 1  # 337 parameters × 256 rows: far below a second thread's worth
+    assert result["auto_ms"] == result["nncli_1thread_ms"]
+    assert result["auto_vs_best"] >= 1.0 and result["peers"] == {}
+    assert set(result["after_self_ms"]) == {"nncli", "nncli_1thread", "torch"}
+    assert None not in result["after_self_ms"].values()  # each contestant followed its own block
+    assert None not in result["after_other_ms"].values()

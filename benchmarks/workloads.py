@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -125,6 +125,7 @@ class Workload:
     nncli: Callable[[np.dtype, np.random.Generator, Data], NncliStep]
     torch: Callable[[ParameterBuffer, Data], TorchStep]
     peak_fraction_target: float | None = None  # least share of the float32 matmul peak asked for
+    spec: dict = field(default_factory=dict)  # the architecture's numbers, for the peers (benchmarks.peers)
 
 
 WORKLOADS: Registry[Workload] = Registry("workload")
@@ -188,7 +189,10 @@ def mlp_workload(
 
     arch = "→".join(map(str, sizes))
     description = f"MLP {arch}, {activation}, {loss}, {optimizer}, batch {batch}"
-    return Workload(name, description, target, flop, data, build_nncli, build_torch, peak_fraction_target)
+    spec = dict(kind="mlp", sizes=sizes, activation=activation, loss=loss, optimizer=optimizer, lr=lr)
+    return Workload(
+        name, description, target, flop, data, build_nncli, build_torch, peak_fraction_target, spec
+    )
 
 
 add(mlp_workload("tiny_mlp", sizes=[2, 16, 16, 1], activation="tanh", loss="mse", optimizer="sgd", lr=0.1,
@@ -255,7 +259,9 @@ def block_workload(
         return TorchStep(module, params, _block_renamed, "mse", "adam", 1e-3, batch_data, input_grad=True)
 
     description = f"block d_model {d_model}, {n_heads} heads, seq {seq}, batch {batch}, causal, {activation}"
-    return Workload(name, description, target, flop, data, build_nncli, build_torch)
+    spec = dict(kind="block", d_model=d_model, n_heads=n_heads, activation=activation, loss="mse")
+    spec.update(optimizer="adam", lr=1e-3)
+    return Workload(name, description, target, flop, data, build_nncli, build_torch, spec=spec)
 
 
 add(block_workload("block_d64", d_model=64, n_heads=4, seq=32, batch=32, activation="gelu", target=1.0))

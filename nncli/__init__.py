@@ -6,8 +6,7 @@ The public face: `load_config`, `build_run`, `train` and the engine's main class
 
 from nncli import runtime as _runtime
 
-# Before anything imports NumPy: see nncli.runtime for why, and how to opt out.
-_runtime.single_blas_thread()
+# Before anything allocates: see nncli.runtime (the BLAS thread count is chosen per run, not here).
 _runtime.keep_freed_memory()
 
 from nncli.api import train  # noqa: E402  (after the runtime settings above: these import NumPy)

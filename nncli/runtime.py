@@ -1,29 +1,104 @@
-"""Process-wide settings that make small-model training fast: one BLAS thread and a malloc that keeps
-freed temporaries.
+"""Process-wide speed settings: how many BLAS threads a run uses, and a malloc that keeps freed temporaries.
 
-Both are opt-out through the environment: set OPENBLAS_NUM_THREADS / OMP_NUM_THREADS (or MALLOC_*
-variables) yourself and nncli leaves them alone.
+The BLAS thread count is chosen per run, not at import: `choose_threads` gives one thread to a model
+whose matmuls are too small for a second to pay (on a busy 2-core machine, threads that wait for each
+other at a barrier made such steps up to 40× slower) and every available core to one whose matmuls are
+large. It is overridden by `training.threads` (or `nncli train --threads`), then by the environment
+variable NNCLI_THREADS; worker processes (compare-optimizers --jobs) pin one thread each, which beats
+both. `blas_threads(n)` applies a count with threadpoolctl for the length of a `with` block.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from nncli.errors import ConfigError
+
+THREADS_VARIABLE = "NNCLI_THREADS"
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
+# Multiply-adds per step (parameters × rows of a batch) from which a second BLAS thread pays. Timed on
+# an idle 2-core machine: the medium MLP (1.1e7, batch 128) and the d_model-64 block (5e7, whose largest
+# product is 1024×64 @ 64×256) gain nothing or lose from a second thread; the large MLP (4.8e8) and the
+# d_model-256 block (8e8) gain ~1.5–1.8×.
+SECOND_THREAD_WORK = 1e8
 
-def single_blas_thread() -> bool:
-    """Ask for one BLAS thread, if NumPy is not imported yet and the user set no thread count.
+_pinned: int | None = None  # set by pin_threads in worker processes
 
-    The matrices of the models nncli is made for are small: a second BLAS thread saves little and, on a
-    busy 2-core machine, threads that spin waiting for each other made steps up to 40× slower.
+
+def available_cores() -> int:
+    """Cores this process may run on, capped by a thread count the user gave OpenBLAS/OpenMP/MKL."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    for name in BLAS_THREAD_VARS:
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            cores = min(cores, int(value))
+    return max(1, cores)
+
+
+def auto_threads(work: float, cores: int | None = None) -> int:
+    """The policy alone: one thread below SECOND_THREAD_WORK multiply-adds per step, else every core."""
+    cores = available_cores() if cores is None else cores
+    return cores if work >= SECOND_THREAD_WORK else 1
+
+
+def _positive(value: str | int, where: str) -> int:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1:
+        raise ConfigError(f"{where} must be a positive integer, got {value!r}")
+    return n
+
+
+def choose_threads(
+    work: float, requested: int | None = None, source: str = "training.threads"
+) -> tuple[int, str]:
+    """(BLAS threads, where the count came from) for a run whose step does `work` multiply-adds.
+
+    In order: a worker's pin ("worker"), `requested` (training.threads or --threads, named by
+    `source`), NNCLI_THREADS, else the policy ("auto").
     """
-    if "numpy" in sys.modules or any(v in os.environ for v in BLAS_THREAD_VARS):
-        return False
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    return True
+    if _pinned is not None:
+        return _pinned, "worker"
+    if requested is not None:
+        return _positive(requested, source), source
+    raw = os.environ.get(THREADS_VARIABLE)
+    if raw is not None and raw.strip():
+        return _positive(raw.strip(), THREADS_VARIABLE), THREADS_VARIABLE
+    return auto_threads(work), "auto"
+
+
+@contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """Run the block with NumPy's BLAS limited to `n` threads (threadpoolctl), restoring it after."""
+    from threadpoolctl import threadpool_limits  # a few ms to import: only when a run starts
+
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
+def current_blas_threads() -> int | None:
+    """The thread count NumPy's BLAS uses now (None if threadpoolctl finds no BLAS)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return max(counts) if counts else None
+
+
+def pin_threads(n: int = 1) -> None:
+    """Fix this process at `n` BLAS threads for every later run: for worker processes, which share the
+    cores with their siblings (J workers × 1 thread on J cores). The pool's `initializer`."""
+    import numpy  # noqa: F401  (loads the BLAS, so that the limit reaches it)
+    from threadpoolctl import threadpool_limits
+
+    global _pinned
+    _pinned = n
+    threadpool_limits(limits=n, user_api="blas")
 
 
 def keep_freed_memory() -> bool:

@@ -1,11 +1,16 @@
-"""Shared fixtures. Importing nncli first gives the tests the CLI's runtime settings (one BLAS thread)."""
+"""Shared fixtures. The tests' own NumPy work runs on one BLAS thread, as small models do under nncli's
+thread policy (a training run still sets its own count, nncli.runtime.choose_threads)."""
 
 import sys
 from pathlib import Path
 
+import numpy  # noqa: F401  (loaded first, so that the limit below reaches its BLAS)
 import pytest
+from threadpoolctl import threadpool_limits
 
-import nncli  # noqa: F401  (before NumPy: see nncli.runtime)
+import nncli  # noqa: F401
+
+threadpool_limits(limits=1, user_api="blas")
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-TIMING = {"wall_time_s", "steps_per_s", "time_s", "worker", "run_dir"}
+# how a trial ran, not what it computed: the worker, and the BLAS threads it was given (one per worker)
+TIMING = {"wall_time_s", "steps_per_s", "time_s", "worker", "run_dir", "threads", "threads_source"}
 
 
 def fingerprint(directory: Path) -> dict:

@@ -82,6 +82,12 @@ def train(
             min=0.001, metavar="STEPS_PER_S", help="Slow training to this many steps a second, to watch it."
         ),
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="BLAS threads (default: training.threads, NNCLI_THREADS, else by model size)."
+        ),
+    ] = None,
 ) -> None:
     """Train the model a config describes, showing the loss live, and write a run directory."""
     if resume is not None:
@@ -101,13 +107,17 @@ def train(
     try:
         if resume is None:
             directory.start()
-        _train(run, directory, quiet=quiet, json_=json_, plot=plot, pace=pace)
+        _train(run, directory, quiet=quiet, json_=json_, plot=plot, pace=pace, threads=threads)
     finally:
         directory.close()
 
 
-def _train(run, directory, *, quiet: bool, json_: bool, plot: bool, pace: float | None) -> None:
+def _train(
+    run, directory, *, quiet: bool, json_: bool, plot: bool, pace: float | None, threads: int | None
+) -> None:
     trainer = run.trainer
+    if threads is not None:
+        trainer.use_threads(threads, "--threads")
     trainer.subscribe(directory)
     if pace is not None:
         trainer.subscribe(Pace(pace, trainer.state.step))

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
 
 from nncli.errors import NncliError
+from nncli.runtime import pin_threads
 
 
 class Executor(Protocol):
@@ -54,7 +55,9 @@ class ProcessExecutor:
         context = multiprocessing.get_context(self.start_method)
         if not items:
             return results
-        pool = ProcessPoolExecutor(max_workers=max(1, min(self.jobs, len(items))), mp_context=context)
+        # one BLAS thread per worker: J workers already share the cores (nncli.runtime.pin_threads)
+        workers = max(1, min(self.jobs, len(items)))
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=pin_threads, initargs=(1,))
         try:
             futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
             for future in as_completed(futures):

@@ -376,6 +376,11 @@ class TrainingConfig(Strict):
     checkpoint_every: PositiveInt | None = Field(
         None, description="Steps between checkpoints (default: at the end)."
     )
+    threads: PositiveInt | None = Field(
+        None,
+        description="BLAS threads for this run (default: NNCLI_THREADS, else one for a small model and "
+        "every core for a large one).",
+    )
 
     @model_validator(mode="after")
     def _budget(self) -> TrainingConfig:

@@ -50,9 +50,12 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: np.floating, tmp: np.ndar
 
 
 def _addcmul_(out: np.ndarray, a: np.ndarray, b: np.ndarray, value: np.floating, tmp: np.ndarray) -> None:
-    """out ← out + value·a·b (torch's `addcmul_`)."""
-    np.multiply(a, value, out=tmp)
-    tmp *= b
+    """out ← out + value·a·b (torch's `addcmul_`); value 1 skips its multiplication (x·1 is x exactly)."""
+    if value == 1:
+        np.multiply(a, b, out=tmp)
+    else:
+        np.multiply(a, value, out=tmp)
+        tmp *= b
     out += tmp
 
 
@@ -184,15 +187,18 @@ class SGD(Optimizer):
                 buf[...] = g
             else:
                 buf *= self._scalar(self.momentum)
-                np.multiply(g, self._scalar(1 - self.dampening), out=tmp)
-                buf += tmp
+                if self.dampening == 0:  # (1 − 0)·g is g exactly: one pass fewer, the same numbers
+                    buf += g
+                else:
+                    np.multiply(g, self._scalar(1 - self.dampening), out=tmp)
+                    buf += tmp
             if self.nesterov:
                 np.multiply(buf, self._scalar(self.momentum), out=tmp)
                 tmp += g
                 g = tmp
             else:
                 g = buf
-        np.multiply(g, self._scalar(-self.lr), out=tmp)
+        np.multiply(g, self._scalar(-self.lr), out=tmp)  # in place when g is tmp (nesterov)
         self.params.data[sl] += tmp
 
 

@@ -235,6 +235,8 @@ def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
         "total_steps": trainer.settings.total_steps,
         "wall_time_s": elapsed,
         "steps_per_s": st.step / elapsed if elapsed > 0 else None,
+        "threads": trainer.threads,
+        "threads_source": trainer.threads_source,
         "final_train_loss": _finite(st.last_train_loss),
         "final_val_loss": _finite(st.last_val_loss),
         "final_val_metric": _finite(st.last_val_metric),

@@ -19,6 +19,7 @@ from nncli.engine.losses import Loss
 from nncli.engine.module import Module
 from nncli.engine.parameters import ParameterBuffer
 from nncli.engine.regularizers import L1, Regularizer
+from nncli.runtime import blas_threads, choose_threads
 from nncli.training.events import CheckpointDue, Evaluation, Event, StepEnd, TrainingEnd
 
 Listener = Callable[[Event], None]
@@ -38,6 +39,7 @@ class LoopSettings:
     log_every: int = 10
     eval_every: int = 10
     checkpoint_every: int | None = None
+    threads: int | None = None  # BLAS threads; None: NNCLI_THREADS or the policy (nncli.runtime)
 
 
 @dataclass
@@ -97,6 +99,7 @@ class Trainer:
         self.steps_per_epoch = steps_per_epoch(n, settings.batch_size)
         self._perm_epoch = -1
         self._perm = np.arange(n)
+        self.use_threads(settings.threads)
 
     # ------------------------------------------------------------------ events
     def subscribe(self, listener: Listener) -> None:
@@ -105,6 +108,16 @@ class Trainer:
     def emit(self, event: Event) -> None:
         for listener in self.listeners:
             listener(event)
+
+    def work_per_step(self) -> float:
+        """Multiply-adds of a forward pass, roughly: parameters × rows of a batch (a row is a sample, or
+        a position of a sequence). What decides whether a second BLAS thread pays."""
+        shape = self.X.shape[1:] if not np.issubdtype(self.X.dtype, np.floating) else self.X.shape[1:-1]
+        return float(self.params.size) * self.settings.batch_size * math.prod(shape)
+
+    def use_threads(self, requested: int | None, source: str = "training.threads") -> None:
+        """Fix the run's BLAS thread count: `requested`, or what nncli.runtime.choose_threads picks."""
+        self.threads, self.threads_source = choose_threads(self.work_per_step(), requested, source)
 
     # ------------------------------------------------------------------ one step
     def batch_indices(self, step: int) -> np.ndarray | slice:
@@ -172,7 +185,8 @@ class Trainer:
     def run(self) -> TrainState:
         st = self.state
         start_time = time.perf_counter() - st.elapsed_s
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
+        # divergence is detected and reported below
+        with blas_threads(self.threads), np.errstate(over="ignore", invalid="ignore"):
             status, message = self._loop(start_time)
         self.finishing = True
         # a diverged step changed nothing (its update is skipped), so the parameters and optimizer state

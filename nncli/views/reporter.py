@@ -110,12 +110,17 @@ class TrainingReporter:
 
     def __enter__(self) -> TrainingReporter:
         if self.live_mode:
-            self._live = SyncedLive(self.render(), console=self.console, refresh_per_second=8, transient=True)
+            # the view is built only when Live redraws, not at every logged step: building and drawing
+            # it at each event cost the live run more than its training steps
+            self._live = SyncedLive(
+                console=self.console, get_renderable=self.render, refresh_per_second=4, transient=True
+            )
             self._live.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         if self._live is not None:
+            self._live.refresh()
             self._live.__exit__(*exc)
             self._live = None
             self.console.print(self.render(every_row=True))
@@ -147,9 +152,7 @@ class TrainingReporter:
             self.rows.append(event)
             rate = event.step / event.time_s if event.time_s > 0 else 0.0
             self.progress.update(self.task, completed=event.step, rate=f"{rate:,.0f} steps/s")
-            if self._live is not None:
-                self._live.update(self.render())
-            else:
+            if self._live is None:
                 self.console.print(
                     f"step {event.step} epoch {event.epoch} train_loss {fmt(event.train_loss, '.6g')} "
                     f"val_loss {fmt(event.val_loss, '.6g')} "
@@ -159,7 +162,7 @@ class TrainingReporter:
                     soft_wrap=True,
                 )
         elif isinstance(event, TrainingEnd) and self._live is not None:
-            self._live.update(self.render())
+            self._live.refresh()
 
 
 STATUS_STYLES = {"completed": "green", "early_stopped": "cyan", "diverged": "red", "interrupted": "yellow"}
