@@ -54,7 +54,7 @@ def test_run_directory_files_and_metrics(configs, tmp_path):
     out = tmp_path / "run"
     run, summary = train(configs / "xor.yaml", out, ["training.epochs=5", "training.log_every=10"])
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["config.yaml", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json"]
+        ["config.yaml", "data.json", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json"]
     )
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     total = run.trainer.settings.total_steps

@@ -75,6 +75,8 @@ def train(
         except ConfigError as exc:  # found while building: name the file as validation errors do
             raise ConfigError(f"{config}: {exc}") from None
         directory.start()
+        if getattr(cfg.data, "task", None) == "auto":  # a file's task was guessed: say what and why
+            err_console.print(run.data.train.task_reason, highlight=False, soft_wrap=True)
     trainer = run.trainer
     trainer.subscribe(directory)
     show = not (quiet or json_)

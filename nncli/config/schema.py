@@ -56,11 +56,25 @@ class FileData(DataCommon):
 
     path: Path = Field(description="A .csv or .npz file, relative to the config file.")
     target: str | None = Field(None, description="Target column of a CSV file (default: 'y', else the last).")
+    task: Literal["auto", "classification", "regression"] = Field(
+        "auto",
+        description="auto: text labels, or at most 20 distinct integers, are classes; else regression.",
+    )
+    features: list[str] | None = Field(
+        None, description="A CSV's input columns, in order (default: every column but the target and drop)."
+    )
+    drop: list[str] = Field(default_factory=list, description="CSV columns to ignore, e.g. an id.")
+    delimiter: Literal[",", ";", "\t"] | None = Field(
+        None, description="A CSV's cell delimiter (default: detected from the header: , ; or tab)."
+    )
+    validation_path: Path | None = Field(
+        None, description="A separate validation file with the same columns; the fraction is then unused."
+    )
 
-    @field_validator("path")
+    @field_validator("path", "validation_path")
     @classmethod
-    def _known_suffix(cls, path: Path) -> Path:
-        if path.suffix.lower() not in (".csv", ".npz"):
+    def _known_suffix(cls, path: Path | None) -> Path | None:
+        if path is not None and path.suffix.lower() not in (".csv", ".npz"):
             raise ValueError(f"data files must be .csv or .npz, got '{path.suffix or path.name}'")
         return path
 

@@ -1,6 +1,7 @@
 """The run directory: resolved config, metrics, parameter files, checkpoint and summary.
 
     config.yaml       the resolved config (every default filled in)
+    data.json         the task and why, the target, the input columns and the class labels (see `Data.info`)
     metrics.jsonl     one JSON object per logged step (see `nncli.training.events.StepEnd`)
     init.npz          parameters at initialisation, dotted names (`layers.0.weight`)
     final.npz         parameters at the end
@@ -26,7 +27,16 @@ from nncli.rundir import checkpoint
 from nncli.training.build import Run, count_sparse
 from nncli.training.events import CheckpointDue, Event, StepEnd, TrainingEnd
 
-FILES = ("config.yaml", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json")
+FILES = (
+    "config.yaml",
+    "data.json",
+    "metrics.jsonl",
+    "init.npz",
+    "best.npz",
+    "final.npz",
+    "checkpoint.npz",
+    "summary.json",
+)
 OWN_FILES = (*FILES, "predictions.csv")  # what --overwrite may remove; anything else stays
 
 
@@ -76,6 +86,8 @@ class RunDirectory:
 
     def start(self) -> None:
         fileio.atomic_write_text(self.path / "config.yaml", dump_config(self.run.config))
+        info = json.dumps(self.run.data.info(), indent=2, ensure_ascii=False)
+        fileio.atomic_write_text(self.path / "data.json", info + "\n")
         checkpoint.save_npz(self.path / "init.npz", self.run.params.state_dict())
         fileio.atomic_write_text(self.path / "metrics.jsonl", "")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nncli.datasets import load_file
+from nncli.datasets import load_like
 from nncli.datasets.files import parse_numbers, read_rows
 from nncli.errors import DataError
 from nncli.fileio import atomic_write_text
@@ -60,7 +60,7 @@ def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
     train = run.data.train
     if train.is_sequence:
         raise DataError(f"{path}: this model takes sequences; give an .npz file with an array X")
-    lines, rows = read_rows(path)
+    lines, rows, _ = read_rows(path)
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of inputs")
     header = [cell.strip() for cell in rows[0]]
@@ -84,19 +84,10 @@ def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
 
 
 def evaluation_data(run: Run, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets of a labelled .csv/.npz file, as `run.trainer.evaluate` takes them; refuses
-    another input shape, a regression target for a classifier and labels the model has no output for."""
-    ds = load_file(path, target=getattr(run.config.data, "target", None))
+    """Inputs and targets of a labelled .csv/.npz file, as `run.trainer.evaluate` takes them: read as the
+    training data was (columns by name, labels by their names), whatever format that came from."""
+    ds = load_like(path, run.data.train)
     check_inputs(ds.X, run, str(path))
-    train = run.data.train
-    if train.task != ds.task:
-        raise DataError(f"{path}: holds a {ds.task} target; the model was trained for {train.task}")
-    if ds.task == "classification" and ds.n_classes > train.n_classes:
-        raise DataError(
-            f"{path}: has labels up to {ds.n_classes - 1}; the model knows classes 0..{train.n_classes - 1}"
-        )
-    if ds.task == "regression" and ds.y.shape[1:] != train.y.shape[1:]:
-        raise DataError(f"{path}: targets of shape {ds.y.shape}; the model predicts {train.y.shape[1:]}")
     dtype = run.params.dtype
     return model_inputs(run.data, ds.X, dtype), loss_targets(ds.y, run.loss_name, dtype)
 

@@ -3,13 +3,14 @@ regularizers and the trainer. Nothing past this point sees pydantic."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nncli.config.schema import FileData, RunConfig
-from nncli.datasets import Dataset, generate, load_file, train_val_split
+from nncli.datasets import Dataset, generate, load_file, load_like, train_val_split
 from nncli.engine import metrics
 from nncli.engine.layers import Linear
 from nncli.engine.losses import LOSSES
@@ -44,11 +45,33 @@ class Standardizer:
 
 @dataclass
 class Data:
-    """Training and validation data after the split and standardisation, as the model sees it."""
+    """Training and validation data after the split, and the standardisation the model's inputs get."""
 
     train: Dataset
     val: Dataset | None
     standardizer: Standardizer | None
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The input columns, in the order the model takes them (empty for sequences)."""
+        return () if self.train.is_sequence else self.train.feature_names
+
+    @property
+    def class_names(self) -> tuple[str | int | float, ...] | None:
+        """The original label of each class 0..k-1; None for regression."""
+        return self.train.class_names
+
+    def info(self) -> dict:
+        """What `data.json` records: the task and why, and the names of the inputs, target and classes."""
+        train = self.train
+        return {
+            "task": train.task,
+            "task_reason": train.task_reason,
+            "target": train.target_name,
+            "features": list(self.feature_names),
+            "classes": list(self.class_names) if self.class_names is not None else None,
+            "delimiter": train.delimiter,
+        }
 
 
 @dataclass
@@ -67,15 +90,26 @@ class Run:
 def load_dataset(config: RunConfig) -> Dataset:
     data = config.data
     if isinstance(data, FileData):
-        return load_file(data.path, target=data.target)
+        return load_file(
+            data.path,
+            target=data.target,
+            task=data.task,
+            features=data.features,
+            drop=data.drop,
+            delimiter=data.delimiter,
+        )
     params = data.model_dump(exclude={"dataset", "samples", "noise", "validation", "standardize"})
-    return generate(data.dataset, samples=data.samples, noise=data.noise, seed=config.seed, **params)
+    dataset = generate(data.dataset, samples=data.samples, noise=data.noise, seed=config.seed, **params)
+    return dataclasses.replace(dataset, task_reason=f"dataset '{data.dataset}' is a {dataset.task} task")
 
 
 def build_data(config: RunConfig, dataset: Dataset | None = None) -> Data:
     dataset = dataset if dataset is not None else load_dataset(config)
     rng = np.random.default_rng([config.seed, DATA_STREAM])
-    if config.data.validation > 0:
+    validation_path = getattr(config.data, "validation_path", None)
+    if validation_path is not None:
+        train, val = dataset, load_like(validation_path, dataset)
+    elif config.data.validation > 0:
         train, val = train_val_split(dataset, config.data.validation, rng)
     else:
         train, val = dataset, None
@@ -273,11 +307,12 @@ def count_sparse(params: ParameterBuffer, relative: float = 1e-3) -> dict[str, i
 
 
 def resolve_data_path(raw: dict, base: Path) -> dict:
-    """Make a relative `data.path` relative to the config file's folder."""
+    """Make a relative `data.path` (and `data.validation_path`) relative to the config file's folder."""
     data = raw.get("data")
-    if isinstance(data, dict) and isinstance(data.get("path"), str):
-        path = Path(data["path"]).expanduser()
-        if not path.is_absolute():
-            data = {**data, "path": str((base / path).resolve())}
-            raw = {**raw, "data": data}
+    for key in ("path", "validation_path"):
+        if isinstance(data, dict) and isinstance(data.get(key), str):
+            path = Path(data[key]).expanduser()
+            if not path.is_absolute():
+                data = {**data, key: str((base / path).resolve())}
+                raw = {**raw, "data": data}
     return raw
