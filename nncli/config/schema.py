@@ -318,7 +318,11 @@ class EarlyStopping(Strict):
 class TrainingConfig(Strict):
     epochs: PositiveInt | None = Field(None, description="Passes over the training set (or give steps).")
     steps: PositiveInt | None = Field(None, description="Optimizer steps (or give epochs).")
-    batch_size: Annotated[int, Field(ge=0)] = Field(32, description="0, or ≥ the sample count: full batch.")
+    batch_size: Annotated[int, Field(ge=0)] = Field(
+        32,
+        description="0, or ≥ the sample count: full batch. The last batch of an epoch takes the rest, even "
+        "one sample; with batch_norm a last single sample joins the batch before.",
+    )
     shuffle: bool = Field(True, description="Reshuffle the training set every epoch.")
     clip_grad_norm: PositiveFloat | None = Field(None, description="Clip gradients to this global L2 norm.")
     early_stopping: EarlyStopping | None = Field(None, description="Stop when val_loss stops improving.")

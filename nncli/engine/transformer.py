@@ -332,7 +332,8 @@ class Transformer(Module):
         g = self.pos.backward(self.drop.backward(g))
         if self.tokens:
             return self.embed.backward(g)
-        return self.embed.backward(g.reshape(b * t, d)).reshape(b, t, -1)
+        dx = self.embed.backward(g.reshape(b * t, d))
+        return None if dx is None else dx.reshape(b, t, -1)  # None: the builder skipped the data gradient
 
     def attention_maps(self, x: np.ndarray, key_padding_mask: np.ndarray | None = None) -> list[np.ndarray]:
         """Each block's attention weights softmax(QKᵀ/√d_k), (B, H, T_query, T_key), in eval mode."""

@@ -21,7 +21,7 @@ from nncli.engine.parameters import ParameterBuffer
 from nncli.engine.regularizers import L1, L2
 from nncli.engine.schedules import SCHEDULES
 from nncli.errors import ConfigError
-from nncli.training.trainer import LoopSettings, Trainer
+from nncli.training.trainer import LoopSettings, Trainer, steps_per_epoch
 
 # Independent streams from one seed: data, parameter init (then dropout), batch order.
 DATA_STREAM, MODEL_STREAM, SHUFFLE_STREAM = 0, 1, 2
@@ -199,11 +199,12 @@ def skip_data_gradient(model: Module) -> None:
 def loop_settings(config: RunConfig, n_train: int) -> LoopSettings:
     t = config.training
     batch = n_train if t.batch_size == 0 or t.batch_size >= n_train else t.batch_size
-    per_epoch = n_train // batch + (n_train % batch > 1)
-    total = t.steps if t.steps is not None else t.epochs * per_epoch
+    fold = getattr(config.model, "norm", None) == "batch_norm"  # batch statistics need two samples
+    total = t.steps if t.steps is not None else t.epochs * steps_per_epoch(n_train, batch, fold)
     return LoopSettings(
         total_steps=total,
         batch_size=batch,
+        fold_single=fold,
         shuffle=t.shuffle and batch < n_train,
         shuffle_seed=hash_seed(config.seed, SHUFFLE_STREAM),
         clip_grad_norm=t.clip_grad_norm,

@@ -30,6 +30,7 @@ class LoopSettings:
 
     total_steps: int
     batch_size: int  # already resolved: 1 ≤ batch_size ≤ n
+    fold_single: bool = False  # a last batch of one joins the batch before it (batch norm needs two)
     shuffle: bool = True
     shuffle_seed: int = 0
     clip_grad_norm: float | None = None
@@ -38,6 +39,13 @@ class LoopSettings:
     log_every: int = 10
     eval_every: int = 10
     checkpoint_every: int | None = None
+
+
+def steps_per_epoch(n: int, batch_size: int, fold_single: bool = False) -> int:
+    """Batches in one pass over n samples: every sample is trained on, the last batch taking the rest,
+    even a single sample (as PyTorch's DataLoader does), unless `fold_single` adds it to the batch before."""
+    full, rest = divmod(n, batch_size)
+    return full + (rest > 1 or (rest == 1 and not fold_single))
 
 
 @dataclass
@@ -86,10 +94,9 @@ class Trainer:
         self.state = TrainState()
         self.listeners: list[Listener] = []
         self.stop_requested: str | None = None  # set to "interrupted" by a signal handler
-        n = X.shape[0]
-        self.steps_per_epoch = n // settings.batch_size + (n % settings.batch_size > 1)
+        self.steps_per_epoch = steps_per_epoch(X.shape[0], settings.batch_size, settings.fold_single)
         self._perm_epoch = -1
-        self._perm = np.arange(n)
+        self._perm = np.arange(X.shape[0])
 
     # ------------------------------------------------------------------ events
     def subscribe(self, listener: Listener) -> None:
@@ -103,12 +110,13 @@ class Trainer:
     def batch_indices(self, step: int) -> np.ndarray | slice:
         epoch, i = divmod(step, self.steps_per_epoch)
         bs, n = self.settings.batch_size, self.X.shape[0]
+        end = n if i == self.steps_per_epoch - 1 else (i + 1) * bs  # the last batch takes the rest
         if not self.settings.shuffle:
-            return slice(i * bs, min((i + 1) * bs, n))
+            return slice(i * bs, end)
         if epoch != self._perm_epoch:
             self._perm = np.random.default_rng([self.settings.shuffle_seed, epoch]).permutation(n)
             self._perm_epoch = epoch
-        return self._perm[i * bs : (i + 1) * bs]
+        return self._perm[i * bs : end]
 
     def penalty(self) -> float:
         w = self.params.data[self.reg_slice]
