@@ -331,6 +331,9 @@ class TrainingConfig(Strict):
     checkpoint_every: PositiveInt | None = Field(
         None, description="Steps between checkpoints (default: at the end)."
     )
+    restore_best: bool = Field(
+        False, description="Early stopping ends on the weights of the lowest val_loss (as Keras)."
+    )
 
     @model_validator(mode="after")
     def _budget(self) -> TrainingConfig:
@@ -338,6 +341,8 @@ class TrainingConfig(Strict):
             raise ValueError("give training.epochs or training.steps")
         if self.epochs is not None and self.steps is not None:
             raise ValueError("give training.epochs or training.steps, not both (set the other to null)")
+        if self.restore_best and self.early_stopping is None:
+            raise ValueError("training.restore_best acts when early stopping ends a run; set early_stopping")
         return self
 
 

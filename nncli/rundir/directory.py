@@ -4,6 +4,7 @@
     data.json         the task and why, the target, the input columns and the class labels (see `Data.info`)
     metrics.jsonl     one JSON object per logged step (see `nncli.training.events.StepEnd`)
     init.npz          parameters at initialisation, dotted names (`layers.0.weight`)
+    best.npz          parameters at the lowest validation loss (with validation data)
     final.npz         parameters at the end
     checkpoint.npz    parameters, optimizer state, RNG state and step (see `nncli.rundir.checkpoint`)
     summary.json      how the run ended, final and best numbers
@@ -129,6 +130,8 @@ class RunDirectory:
             checkpoint.save_npz(
                 self.path / "checkpoint.npz", checkpoint.checkpoint_arrays(self.run, event.step)
             )
+            if self.run.trainer.best is not None:
+                checkpoint.save_npz(self.path / "best.npz", self.run.trainer.best)
         elif isinstance(event, TrainingEnd):
             if event.status != "diverged":
                 checkpoint.save_npz(self.path / "final.npz", self.run.params.state_dict())
@@ -166,8 +169,10 @@ def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
         "final_val_loss": _finite(st.last_val_loss),
         "final_val_metric": _finite(st.last_val_metric),
         "best_val_loss": _finite(st.best_val_loss),
-        "best_val_metric": _finite(st.best_val_metric),
         "best_step": st.best_step,
+        "val_metric_at_best_loss": _finite(st.val_metric_at_best_loss),
+        "best_val_metric": _finite(st.best_val_metric),
+        "best_metric_step": st.best_metric_step,
         "metric": trainer.metric_name,
         "loss": run.loss_name,
         "last_lr": last.get("lr"),
@@ -205,6 +210,25 @@ def resumed_run(path: Path) -> tuple[Run, RunDirectory]:
     return run, rundir
 
 
+def _check_data_info(path: Path, run: Run) -> None:
+    """The data a run is rebuilt from must be read as it was in training: same columns, same classes."""
+    source = path / "data.json"
+    if not source.is_file():  # a run from before data.json
+        return
+    try:
+        saved = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{source}: not readable ({exc})") from None
+    now = run.data.info()
+    changed = [k for k in ("task", "features", "classes") if saved.get(k) != now[k]]
+    if changed:
+        raise CheckpointError(
+            f"{source}: the training data now gives another {', '.join(changed)} "
+            f"({'; '.join(f'{k}: {saved.get(k)} then, {now[k]} now' for k in changed)}); "
+            "the file the run was trained from has changed"
+        )
+
+
 def _run_config(path: Path):
     from nncli.config.loading import load_config
 
@@ -220,19 +244,30 @@ def _run_config(path: Path):
     return config
 
 
-def load_trained(path: Path) -> Run:
-    """A run rebuilt from its directory with its final (else checkpointed) parameters, for evaluation."""
+WEIGHTS = ("final", "best")  # which parameters evaluate/predict use: final.npz or best.npz
+
+
+def load_trained(path: Path, weights: str = "final") -> Run:
+    """A run rebuilt from its directory with its final (else checkpointed) or best parameters."""
     from nncli.training.build import build_run
 
     path = Path(path)
     run = build_run(_run_config(path))
-    final, ckpt = path / "final.npz", path / "checkpoint.npz"
+    _check_data_info(path, run)
+    final, ckpt = path / f"{weights}.npz", path / "checkpoint.npz"
+    if weights == "best" and not final.exists():
+        raise CheckpointError(
+            f"{path}: has no best.npz; only a run with validation data keeps its best weights"
+        )
     if final.exists():
         params = checkpoint.load_npz(final, "parameter file")
         checkpoint.check_finite(params, str(final), "parameter")
         run.params.load_state_dict(params, source=str(final))
         if ckpt.exists() and dict(run.model.named_buffers()):  # running statistics live in the checkpoint
-            _, buffers, _ = checkpoint.split_arrays(checkpoint.load_npz(ckpt, "checkpoint"))
+            arrays = checkpoint.load_npz(ckpt, "checkpoint")
+            _, buffers, _ = checkpoint.split_arrays(arrays)
+            if weights == "best":
+                buffers = checkpoint.split_best(arrays)[1]
             checkpoint.check_buffers(run, buffers, str(ckpt))
             run.model.load_buffers(buffers)
     elif ckpt.exists():

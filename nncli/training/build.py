@@ -213,6 +213,7 @@ def loop_settings(config: RunConfig, n_train: int) -> LoopSettings:
         log_every=t.log_every,
         eval_every=t.eval_every or t.log_every,
         checkpoint_every=t.checkpoint_every,
+        restore_best=t.restore_best,
     )
 
 

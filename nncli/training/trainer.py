@@ -39,6 +39,7 @@ class LoopSettings:
     log_every: int = 10
     eval_every: int = 10
     checkpoint_every: int | None = None
+    restore_best: bool = False  # early stopping ends on the weights of the best val_loss
 
 
 def steps_per_epoch(n: int, batch_size: int, fold_single: bool = False) -> int:
@@ -54,12 +55,16 @@ class TrainState:
 
     step: int = 0
     best_val_loss: float = math.inf
-    best_val_metric: float | None = None
-    best_step: int = 0
+    best_step: int = 0  # the step of the lowest val_loss, whose weights are `Trainer.best`
+    val_metric_at_best_loss: float | None = None
+    best_val_metric: float | None = None  # the highest val metric reached (accuracy, r2), at any step
+    best_metric_step: int = 0
     evals_without_improvement: int = 0
     last_val_loss: float | None = None
     last_val_metric: float | None = None
     last_train_loss: float | None = None
+    interval_data_loss: float = 0.0  # sum of the data loss over the steps since the last logged one
+    interval_steps: int = 0
     elapsed_s: float = 0.0
     history: list[dict] = field(default_factory=list)
 
@@ -92,6 +97,9 @@ class Trainer:
         self.metric, self.metric_name = metric, metric_name
         self.regularizers, self.proximal_l1, self.reg_slice = list(regularizers), proximal_l1, reg_slice
         self.state = TrainState()
+        # parameters and running statistics at the lowest val_loss so far (None before a validation)
+        self.best: dict[str, np.ndarray] | None = None
+        self.best_buffers: dict[str, np.ndarray] = {}
         self.listeners: list[Listener] = []
         self.stop_requested: str | None = None  # set to "interrupted" by a signal handler
         self.steps_per_epoch = steps_per_epoch(X.shape[0], settings.batch_size, settings.fold_single)
@@ -173,6 +181,10 @@ class Trainer:
         start_time = time.perf_counter() - st.elapsed_s
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
             status, message = self._loop(start_time)
+        if status == "early_stopped" and self.settings.restore_best and self.best is not None:
+            self.params.load_state_dict(self.best)
+            self.model.load_buffers(self.best_buffers)
+            message += f"; restored the weights of step {st.best_step}"
         if status != "diverged":
             self.emit(CheckpointDue(st.step))
         self.emit(TrainingEnd(st.step, status, message))
@@ -195,6 +207,8 @@ class Trainer:
                 break
             st.step = step + 1
             st.last_train_loss = objective
+            st.interval_data_loss += data_loss
+            st.interval_steps += 1
             st.elapsed_s = time.perf_counter() - start_time
             done = st.step == s.total_steps
             stop = False
@@ -206,12 +220,15 @@ class Trainer:
                     epoch=step // self.steps_per_epoch + 1,
                     train_loss=objective,
                     data_loss=data_loss,
+                    data_loss_mean=st.interval_data_loss / st.interval_steps,
+                    penalty=objective - data_loss,
                     lr=self.optimizer.lr,
                     grad_norm=grad_norm,
                     time_s=st.elapsed_s,
                     val_loss=st.last_val_loss,
                     val_metric=st.last_val_metric,
                 )
+                st.interval_data_loss, st.interval_steps = 0.0, 0
                 st.history.append(event.to_dict())
                 self.emit(event)
             if stop:
@@ -231,9 +248,13 @@ class Trainer:
         val_loss, val_metric = self.evaluate()
         st.last_val_loss, st.last_val_metric = val_loss, val_metric
         self.emit(Evaluation(st.step, val_loss, val_metric, self.metric_name))
+        if st.best_val_metric is None or val_metric > st.best_val_metric:
+            st.best_val_metric, st.best_metric_step = val_metric, st.step
         if val_loss < st.best_val_loss - s.min_delta:
-            st.best_val_loss, st.best_val_metric, st.best_step = val_loss, val_metric, st.step
+            st.best_val_loss, st.val_metric_at_best_loss, st.best_step = val_loss, val_metric, st.step
             st.evals_without_improvement = 0
+            self.best = self.params.state_dict()
+            self.best_buffers = {k: v.copy() for k, v in self.model.named_buffers()}
         else:
             st.evals_without_improvement += 1
         return s.patience is not None and st.evals_without_improvement >= s.patience

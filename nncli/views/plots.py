@@ -100,15 +100,18 @@ def column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
 def save_training_curves(
     rows: list[dict], metric_name: str, path: str | Path, *, log_y: bool = False, title: str = ""
 ) -> Path:
-    """Train and validation loss (and the data loss, when regularisation makes it differ) and the
-    validation metric against step, from metrics.jsonl rows."""
+    """The training data loss (mean over each logging interval), the validation loss, and the objective
+    with regularisation when that differs; the validation metric; against step, from metrics.jsonl rows."""
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    series = {"train": column(rows, "train_loss"), "validation": column(rows, "val_loss")}
-    if any(r.get("data_loss") is not None and r["data_loss"] != r["train_loss"] for r in rows):
-        series["train data loss"] = column(rows, "data_loss")
+    train = "data_loss_mean" if any(r.get("data_loss_mean") is not None for r in rows) else "train_loss"
+    series = {"train (mean over interval)": column(rows, train), "validation": column(rows, "val_loss")}
+    if any(r.get("penalty") for r in rows):
+        series["train objective with penalty (one batch)"] = column(rows, "train_loss")
     series = {k: v for k, v in series.items() if v[0].size}
-    draw_curves(left, series, log_y=log_y, styles={"train data loss": {"linestyle": "--"}})
+    draw_curves(
+        left, series, log_y=log_y, styles={"train objective with penalty (one batch)": {"linestyle": "--"}}
+    )
     left.set(xlabel="step", ylabel="loss (log)" if log_y else "loss", title="loss")
     steps, metric = column(rows, "val_metric")
     if steps.size:

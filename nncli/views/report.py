@@ -19,7 +19,19 @@ from nncli.fileio import atomic_write_text
 from nncli.views import plots
 
 MAX_ROWS = 400  # metrics rows shown; longer runs are thinned evenly, keeping the first and last
-COLUMNS = ("step", "epoch", "train_loss", "data_loss", "val_loss", "val_metric", "lr", "grad_norm", "time_s")
+COLUMNS = (
+    "step",
+    "epoch",
+    "train_loss",
+    "data_loss",
+    "data_loss_mean",
+    "penalty",
+    "val_loss",
+    "val_metric",
+    "lr",
+    "grad_norm",
+    "time_s",
+)
 CAPTIONS = {
     "curves.png": "Loss and validation metric against step.",
     "decision_boundary.png": "The input plane coloured by the predicted class, with the data.",

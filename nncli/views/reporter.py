@@ -65,13 +65,23 @@ class TrainingReporter:
 
     def table(self) -> Table:
         table = Table(title=None, expand=False, header_style="bold")
-        for col in ("step", "epoch", "train loss", "val loss", f"val {self.metric_name}", "lr", "grad norm"):
+        # the train loss shown is the data loss averaged since the row before: comparable to val loss
+        columns = (
+            "step",
+            "epoch",
+            "train loss\n(mean)",
+            "val loss",
+            f"val {self.metric_name}",
+            "lr",
+            "grad norm",
+        )
+        for col in columns:
             table.add_column(col, justify="right")
         for r in self.rows[-TABLE_ROWS:]:
             table.add_row(
                 str(r.step),
                 str(r.epoch),
-                fmt(r.train_loss, ".5g"),
+                fmt(r.data_loss_mean, ".5g"),
                 fmt(r.val_loss, ".5g"),
                 fmt(r.val_metric, ".4f"),
                 fmt(r.lr, ".3g"),
@@ -95,7 +105,8 @@ class TrainingReporter:
                 self._live.update(self.render())
             else:
                 self.console.print(
-                    f"step {event.step} epoch {event.epoch} train_loss {fmt(event.train_loss, '.6g')} "
+                    f"step {event.step} epoch {event.epoch} "
+                    f"data_loss_mean {fmt(event.data_loss_mean, '.6g')} "
                     f"val_loss {fmt(event.val_loss, '.6g')} "
                     f"val_{self.metric_name} {fmt(event.val_metric, '.4f')} "
                     f"lr {fmt(event.lr, '.3g')} grad_norm {fmt(event.grad_norm, '.3g')}",
@@ -124,7 +135,11 @@ def summary_panel(summary: dict) -> Panel:
     t.add_row(
         "best val loss", f"{fmt(summary.get('best_val_loss'), '.6g')} (step {summary.get('best_step')})"
     )
-    t.add_row(f"best val {metric}", fmt(summary.get("best_val_metric"), ".4f"))
+    t.add_row(f"val {metric} at best loss", fmt(summary.get("val_metric_at_best_loss"), ".4f"))
+    best_metric = fmt(summary.get("best_val_metric"), ".4f")
+    if summary.get("best_val_metric") is not None:
+        best_metric += f" (step {summary.get('best_metric_step')})"
+    t.add_row(f"best val {metric}", best_metric)
     sp = summary.get("sparsity") or {}
     if sp.get("weights"):
         t.add_row(
