@@ -311,7 +311,7 @@ BAD_INPUTS = [
     (
         "predict: columns that do not fit",
         lambda t, r: ["predict", clone(r, t), write(t / "in.csv", "a,b,c\n1,2,3\n")],
-        ["in.csv", "columns a, b, c", "the model takes 2 inputs (x1, x2)"],
+        ["in.csv", "no column 'x1', 'x2'", "the model takes the columns x1, x2", "the file has a, b, c"],
     ),
     (
         "predict: a cell that is not a number",

@@ -5,22 +5,33 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from nncli.datasets import load_like
 from nncli.datasets.files import parse_numbers, read_rows
+from nncli.engine import metrics
 from nncli.errors import DataError
 from nncli.fileio import atomic_write_text
 from nncli.rundir.checkpoint import load_npz
 from nncli.rundir.directory import load_trained
-from nncli.training.build import Run, loss_targets, model_inputs
+from nncli.training.build import Run, class_threshold, loss_targets, model_inputs
 
 
-def read_inputs(path: Path, run: Run) -> np.ndarray:
-    """Raw inputs for `run`'s model, shape (n, *input shape): from a .csv (header row; the training
-    feature columns by name, else every column, else every column but the target) or array X of an .npz."""
+@dataclass
+class Inputs:
+    """Inputs read for a model: X, and what identifies each row in the output (a CSV's own columns)."""
+
+    X: np.ndarray
+    columns: list[str] = field(default_factory=list)  # a CSV's header, passed through to the output
+    cells: list[list[str]] = field(default_factory=list)  # its rows, as written in the file
+
+
+def read_inputs(path: Path, run: Run) -> Inputs:
+    """Inputs for `run`'s model: from a .csv (header row; the training feature columns, found by name) or
+    array X of an .npz."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
@@ -29,14 +40,15 @@ def read_inputs(path: Path, run: Run) -> np.ndarray:
         arrays = load_npz(path, "input file", error=DataError)
         if "X" not in arrays:
             raise DataError(f"{path}: has no array 'X'; arrays: {', '.join(arrays) or 'none'}")
-        X = arrays["X"]
-        if X.dtype.kind not in "biuf":
-            raise DataError(f"{path}: array 'X' has dtype {X.dtype}; expected numbers")
+        inputs = Inputs(arrays["X"])
+        if inputs.X.dtype.kind not in "biuf":
+            raise DataError(f"{path}: array 'X' has dtype {inputs.X.dtype}; expected numbers")
     elif suffix == ".csv":
-        X = _read_csv_inputs(path, run)
+        inputs = _read_csv_inputs(path, run)
     else:
         raise DataError(f"{path}: unsupported file type '{path.suffix}'; give a .csv or .npz file")
-    return check_inputs(X, run, str(path))
+    check_inputs(inputs.X, run, str(path))
+    return inputs
 
 
 def check_inputs(X: np.ndarray, run: Run, source: str) -> np.ndarray:
@@ -56,7 +68,7 @@ def check_inputs(X: np.ndarray, run: Run, source: str) -> np.ndarray:
     return X
 
 
-def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
+def _read_csv_inputs(path: Path, run: Run) -> Inputs:
     train = run.data.train
     if train.is_sequence:
         raise DataError(f"{path}: this model takes sequences; give an .npz file with an array X")
@@ -64,23 +76,20 @@ def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of inputs")
     header = [cell.strip() for cell in rows[0]]
-    n, names = train.X.shape[1], list(train.feature_names)
-    if names and all(name in header for name in names):
-        columns = [header.index(name) for name in names]
-    elif len(header) == n:
-        columns = list(range(n))
-    elif len(header) == n + 1 and train.target_name in header:
-        columns = [i for i, name in enumerate(header) if name != train.target_name]
-    else:
+    names = list(run.data.feature_names)
+    missing = [name for name in names if name not in header]
+    if missing:
         raise DataError(
-            f"{path}: has the columns {', '.join(header)}; the model takes {n} inputs"
-            + (f" ({', '.join(names)})" if names else "")
+            f"{path}: has no column {', '.join(map(repr, missing))}; the model takes the columns "
+            f"{', '.join(names)} (by name, in any order); the file has {', '.join(header)}"
         )
-    for line, row in zip(lines[1:], rows[1:]):
+    for line, row in zip(lines[1:], rows[1:], strict=True):
         if len(row) != len(header):
             raise DataError(f"{path}: row {line} has {len(row)} values, the header {len(header)}")
+    columns = [header.index(name) for name in names]
     picked = [[row[i] for i in columns] for row in rows[1:]]
-    return parse_numbers(path, [header[i] for i in columns], lines[1:], picked)
+    X = parse_numbers(path, names, lines[1:], picked)
+    return Inputs(X, header, [[cell.strip() for cell in row] for row in rows[1:]])
 
 
 def evaluation_data(run: Run, path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -92,36 +101,96 @@ def evaluation_data(run: Run, path: Path) -> tuple[np.ndarray, np.ndarray]:
     return model_inputs(run.data, ds.X, dtype), loss_targets(ds.y, run.loss_name, dtype)
 
 
-def output_path(output: Path | None, run_dir: Path) -> Path:
+def evaluation_report(run: Run, X: np.ndarray, y: np.ndarray) -> dict:
+    """Loss and metric of `run` on model inputs X and targets y; for classification also the confusion
+    matrix (rows true class, columns predicted, in the order of `classes`) and per-class scores."""
+    trainer = run.trainer
+    loss, metric = trainer.evaluate(X, y)
+    report = {"samples": int(X.shape[0]), "loss": loss, trainer.metric_name: metric}
+    names = run.data.class_names
+    if names is None:
+        return report
+    target = y.astype(np.int64)
+    labels = metrics.predicted_labels(trainer.predict(X), target, threshold=class_threshold(run.loss_name))
+    matrix = metrics.confusion_matrix(labels, target, len(names))
+    scores = metrics.per_class_scores(matrix)
+    report["classes"] = list(names)
+    report["confusion_matrix"] = matrix.tolist()
+    report["per_class"] = [
+        {"class": name, **{key: scores[key][i].item() for key in ("precision", "recall", "f1", "support")}}
+        for i, name in enumerate(names)
+    ]
+    return report
+
+
+def output_path(output: Path | None, run_dir: Path, overwrite: bool = False) -> Path:
     """Where predictions go (default run_dir/predictions.csv); checked before any work is done."""
     output = Path(output) if output is not None else Path(run_dir) / "predictions.csv"
     if output.is_dir():
         raise DataError(f"{output}: is a folder; give a file name for --output")
     if not output.parent.is_dir():
         raise DataError(f"{output}: the folder {output.parent} does not exist")
+    if output.exists() and not overwrite:
+        raise DataError(f"{output}: already exists; pass --overwrite to replace it, or give another --output")
     return output
 
 
-def predict_file(run_dir: Path, input_file: Path, output: Path | None = None) -> Path:
-    """Write a trained run's predictions for the inputs in `input_file` as CSV; returns the path."""
-    output = output_path(output, run_dir)
-    run = load_trained(run_dir)
-    X = model_inputs(run.data, read_inputs(input_file, run), run.params.dtype)
-    out = run.trainer.predict(X)
-    lines = []
+def prediction_table(run: Run, out: np.ndarray) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of predictions for model outputs `out` (n, [positions,] outputs): the class name
+    and one probability per class (`p_<class>`), or the predicted value(s). A model with one output per
+    position (sequence to sequence) gives one row per sample and position."""
+    n = out.shape[0]
+    positions = out.shape[1:-1]
+    flat = out.reshape(-1, out.shape[-1])
     if run.loss_name == "cross_entropy":
-        header = ["prediction", *[f"p{k}" for k in range(out.shape[-1])]]
-        probs = np.exp(out - out.max(axis=-1, keepdims=True))
+        names = run.data.class_names
+        probs = np.exp(flat - flat.max(axis=-1, keepdims=True))
         probs /= probs.sum(axis=-1, keepdims=True)
-        for label, p in zip(np.argmax(out, axis=-1).reshape(len(X), -1), probs.reshape(len(X), -1)):
-            lines.append([*(str(int(v)) for v in label), *(repr(float(v)) for v in p)])
+        header = ["prediction", *(f"p_{name}" for name in names)]
+        rows = [[str(names[k]), *map(_number, p)] for k, p in zip(np.argmax(flat, axis=-1), probs)]
+    elif run.data.train.task == "classification":  # one output: a logit, or a 0/1 target (mse, huber)
+        names = run.data.class_names
+        threshold = class_threshold(run.loss_name)
+        header = ["prediction", "output"]
+        rows = [[str(names[int(v[0] > threshold)]), _number(v[0])] for v in flat]
     else:
-        flat = out.reshape(len(X), -1)
-        header = ["prediction"] if flat.shape[1] == 1 else [f"prediction{k}" for k in range(flat.shape[1])]
-        lines = [[repr(float(v)) for v in row] for row in flat]
+        header = ["prediction"] if flat.shape[1] == 1 else [f"prediction_{k}" for k in range(flat.shape[1])]
+        rows = [list(map(_number, v)) for v in flat]
+    if positions:
+        index = np.indices((n, *positions)).reshape(1 + len(positions), -1).T
+        header = ["sample", "position", *header]
+        rows = [[*map(str, i), *row] for i, row in zip(index, rows, strict=True)]
+    return header, rows
+
+
+def _number(value) -> str:
+    return repr(float(value))
+
+
+def predict_file(
+    run_dir: Path,
+    input_file: Path,
+    output: Path | None = None,
+    *,
+    weights: str = "final",
+    overwrite: bool = False,
+) -> Path:
+    """Write a trained run's predictions for the inputs in `input_file` as CSV: the input file's own
+    columns (or a `sample` number for an .npz), then the predictions; returns the path."""
+    output = output_path(output, run_dir, overwrite)
+    run = load_trained(run_dir, weights)
+    inputs = read_inputs(input_file, run)
+    out = run.trainer.predict(model_inputs(run.data, inputs.X, run.params.dtype))
+    header, rows = prediction_table(run, out)
+    if inputs.columns and len(rows) == len(inputs.cells):
+        header = [*inputs.columns, *header]
+        rows = [[*cells, *row] for cells, row in zip(inputs.cells, rows, strict=True)]
+    elif header[0] != "sample":
+        header = ["sample", *header]
+        rows = [[str(i), *row] for i, row in enumerate(rows)]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(lines)
+    writer.writerows(rows)
     atomic_write_text(output, buf.getvalue())
     return output

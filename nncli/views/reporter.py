@@ -159,3 +159,26 @@ def key_value_table(title: str, rows: dict) -> Table:
     for k, v in rows.items():
         table.add_row(str(k), fmt(v, ".6g") if isinstance(v, float) else str(v))
     return table
+
+
+def class_tables(report: dict) -> list[Table]:
+    """An evaluation's confusion matrix (rows true, columns predicted) and per-class scores, if any."""
+    if "confusion_matrix" not in report:
+        return []
+    names = [str(c) for c in report["classes"]]
+    matrix = Table(title="confusion matrix (rows: true class, columns: predicted)", header_style="bold")
+    matrix.add_column("true \\ predicted", style="bold")
+    for name in names:
+        matrix.add_column(name, justify="right")
+    for name, row in zip(names, report["confusion_matrix"], strict=True):
+        matrix.add_row(name, *(str(v) for v in row))
+    scores = Table(title="per class", header_style="bold")
+    for col in ("class", "precision", "recall", "f1", "support"):
+        scores.add_column(col, justify="left" if col == "class" else "right")
+    for entry in report["per_class"]:
+        scores.add_row(
+            str(entry["class"]),
+            *(fmt(entry[k], ".4f") for k in ("precision", "recall", "f1")),
+            str(entry["support"]),
+        )
+    return [matrix, scores]
