@@ -61,11 +61,12 @@ def train(
     from nncli.views.reporter import TrainingReporter, summary_panel
 
     if resume is not None:
-        if config is not None or set_ or out is not None:
+        if config is not None or out is not None:
             raise NncliError(
-                "--resume continues in the run directory with its own config; give no CONFIG, --set or --out"
+                "--resume continues in the run directory with its own config; give no CONFIG or --out "
+                "(--set training.epochs=N continues a finished run for longer)"
             )
-        run, directory = rd.resumed_run(resume)
+        run, directory = rd.resumed_run(resume, set_ or [])
     else:
         if config is None:
             raise NncliError("give a CONFIG file to train, or --resume RUN_DIR")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nncli import fileio
 from nncli.config.loading import dump_config
-from nncli.errors import CheckpointError
+from nncli.errors import CheckpointError, ConfigError
 from nncli.rundir import checkpoint
 from nncli.training.build import Run, count_sparse
 from nncli.training.events import CheckpointDue, Event, StepEnd, TrainingEnd
@@ -196,18 +196,48 @@ def new_run(
     return run, RunDirectory(path, run)
 
 
-def resumed_run(path: Path) -> tuple[Run, RunDirectory]:
-    """Rebuild the run of an existing run directory from its config.yaml and load its checkpoint."""
+LENGTH_KEYS = ("training.epochs", "training.steps")  # what --set may change when a run is continued
+
+
+def resumed_run(path: Path, overrides: list[str] = ()) -> tuple[Run, RunDirectory]:
+    """Rebuild the run of an existing run directory from its config.yaml and load its checkpoint.
+
+    `overrides` may change the training length only (`training.epochs=N`), to continue a finished run;
+    the result is the run that was configured that long from the start, provided the learning rate does
+    not depend on the length (a cosine schedule without its own T_max does: that is refused)."""
+    from nncli.config.loading import load_config
     from nncli.training.build import build_run
 
     path = Path(path)
     config = _run_config(path)
     if not (path / "checkpoint.npz").exists():
         raise CheckpointError(f"{path}: has no checkpoint.npz to resume from; start afresh with --out")
+    if overrides:
+        for item in overrides:
+            if item.partition("=")[0].strip() not in LENGTH_KEYS:
+                raise ConfigError(
+                    f"--set {item}: continuing a run changes only its length ({', '.join(LENGTH_KEYS)})"
+                )
+        before = build_run(config).trainer.settings.total_steps
+        config, _ = load_config(path / "config.yaml", list(overrides))
     run = build_run(config)
+    if overrides:
+        _check_longer(config, before, run.trainer.settings.total_steps)
     rundir = RunDirectory(path, run)
-    rundir.resume()
+    rundir.resume()  # refuses a length shorter than the steps already done
+    if overrides:
+        fileio.atomic_write_text(path / "config.yaml", dump_config(config))
     return run, rundir
+
+
+def _check_longer(config, before: int, after: int) -> None:
+    schedule = config.schedule
+    if after != before and schedule.name == "cosine" and schedule.T_max is None:
+        raise ConfigError(
+            f"schedule.name: cosine anneals over the run's length (T_max = total steps, {before}); a run "
+            f"of {after} steps would have had other learning rates from the first step, so continuing "
+            "cannot give it. Train afresh with the new length, or give schedule.T_max"
+        )
 
 
 def _check_data_info(path: Path, run: Run) -> None:
