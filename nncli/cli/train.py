@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -34,6 +37,34 @@ class _StopOnSignal:
     def __exit__(self, *exc) -> None:
         for s, h in self.previous.items():
             signal.signal(s, h)
+
+
+class _StopOnClosedOutput:
+    """A listener that passes events on to `listener` until standard output is closed (`nncli train |
+    head -1`); then it drops all output and asks the trainer to stop as SIGTERM does, so the run keeps
+    its checkpoint and summary and can be resumed."""
+
+    CODE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
+
+    def __init__(self, trainer, listener) -> None:
+        self.trainer, self.listener, self.closed = trainer, listener, False
+
+    def __call__(self, event) -> None:
+        if self.closed:
+            return
+        try:
+            self.listener(event)
+        except BrokenPipeError:
+            self.close()
+            self.trainer.stop_requested = "interrupted"
+
+    def close(self) -> None:
+        """Point standard output at /dev/null, so that no later write (nor Python's exit) fails again."""
+        self.closed = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):  # no real file descriptor (a test's captured output)
+            os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 @user_errors
@@ -84,10 +115,11 @@ def train(
     reporter = TrainingReporter(
         console, trainer.settings.total_steps, trainer.metric_name, start_step=trainer.state.step
     )
+    output = _StopOnClosedOutput(trainer, reporter)
     if show:
         if not no_plot:
             _attach_live_plot(run, reporter)
-        trainer.subscribe(reporter)
+        trainer.subscribe(output)
     with _StopOnSignal(trainer) as stopper:
         if show:
             with reporter:
@@ -95,10 +127,19 @@ def train(
         else:
             trainer.run()
     summary = directory.summary
-    if json_:
-        console.print_json(json.dumps(summary))
-    else:
-        console.print(summary_panel(summary))
+    try:
+        if not output.closed:
+            console.print_json(json.dumps(summary)) if json_ else console.print(summary_panel(summary))
+    except BrokenPipeError:  # closed after training: the run is complete, only the summary went unread
+        output.close()
+    if output.closed and summary["status"] == "interrupted":
+        err_console.print(
+            f"standard output closed: stopped at step {summary['steps']} with a checkpoint; "
+            f"continue with nncli train --resume {directory.path}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(_StopOnClosedOutput.CODE)
     if summary["status"] == "diverged":
         err_console.print(f"[bold red]diverged:[/] {summary['message']}", highlight=False)
         raise typer.Exit(3)
