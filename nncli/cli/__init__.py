@@ -6,7 +6,7 @@ module is one group of commands, registered here. Nothing in nncli imports this 
 
 import typer
 
-from nncli.cli import attention, compare, config, datasets, gradcheck, plot, report, runs, train
+from nncli.cli import attention, compare, config, datasets, gradcheck, listing, plot, report, runs, train
 from nncli.cli.common import app
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect and check config files.")
@@ -19,6 +19,7 @@ datasets_app.command("export")(datasets.datasets_export)
 app.command()(train.train)
 app.command()(runs.evaluate)
 app.command()(runs.predict)
+app.command("runs")(listing.runs)
 app.command()(gradcheck.gradcheck)
 app.add_typer(config_app, name="config")
 app.add_typer(datasets_app, name="datasets")

@@ -182,3 +182,17 @@ def class_tables(report: dict) -> list[Table]:
             str(entry["support"]),
         )
     return [matrix, scores]
+
+
+def runs_table(entries: list[dict]) -> Table:
+    """`nncli runs`: one row per run directory, newest first."""
+    table = Table(header_style="bold")
+    for col in ("run", "status", "steps", "best val metric", "best val loss", "wall time", "started"):
+        table.add_column(col, justify="right" if col in ("steps", "wall time") else "left")
+    for e in entries:
+        steps = "—" if e["steps"] is None else f"{e['steps']} / {e['total_steps']}"
+        metric = "—" if e["best_val_metric"] is None else f"{e['metric']} {e['best_val_metric']:.4f}"
+        wall = "—" if e["wall_time_s"] is None else f"{e['wall_time_s']:.2f} s"
+        loss = fmt(e["best_val_loss"], ".6g")
+        table.add_row(e["path"], e["status"], steps, metric, loss, wall, e["started"])
+    return table
