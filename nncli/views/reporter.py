@@ -6,6 +6,8 @@ plain line per logged step.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console, Group
 from rich.live import Live
 from rich.panel import Panel
@@ -194,5 +196,5 @@ def runs_table(entries: list[dict]) -> Table:
         metric = "—" if e["best_val_metric"] is None else f"{e['metric']} {e['best_val_metric']:.4f}"
         wall = "—" if e["wall_time_s"] is None else f"{e['wall_time_s']:.2f} s"
         loss = fmt(e["best_val_loss"], ".6g")
-        table.add_row(e["path"], e["status"], steps, metric, loss, wall, e["started"])
+        table.add_row(Path(e["path"]).name, e["status"], steps, metric, loss, wall, e["started"])
     return table
