@@ -44,7 +44,8 @@ class RunResult:
     rows: list[dict]  # step, loss, then val_loss/val_metric or the landscape's coordinates, time_s
     final_loss: float | None = None  # None when diverged
     final_val_loss: float | None = None
-    best_val_metric: float | None = None
+    best_val_metric: float | None = None  # the highest val metric logged, as `nncli train` reports it
+    val_metric_at_best_loss: float | None = None  # the val metric of the row with the lowest val_loss
 
     def __post_init__(self) -> None:
         last = self.rows[-1] if self.rows else {}
@@ -53,6 +54,9 @@ class RunResult:
         self.final_val_loss = _finite(last.get("val_loss"))
         metrics = [m for r in self.rows if (m := _finite(r.get("val_metric"))) is not None]
         self.best_val_metric = max(metrics) if metrics else None
+        scored = [r for r in self.rows if _finite(r.get("val_loss")) is not None]
+        if scored:
+            self.val_metric_at_best_loss = _finite(min(scored, key=lambda r: r["val_loss"]).get("val_metric"))
 
     @property
     def steps_per_s(self) -> float | None:
@@ -137,6 +141,7 @@ class Entry:
             "diverged": self.diverged,
             "final_loss": self.final_loss.to_dict(),
             "best_val_metric": self.best_val_metric.to_dict(),
+            "val_metric_at_best_loss": Stat.of([r.val_metric_at_best_loss for r in self.runs]).to_dict(),
             "steps_to_target": self.steps_to_target.to_dict(),
             "wall_time_s": self.wall_time_s.to_dict(),
             "steps_per_s": self.steps_per_s.to_dict(),
@@ -148,6 +153,7 @@ class Entry:
                     "final_loss": r.final_loss,
                     "final_val_loss": r.final_val_loss,
                     "best_val_metric": r.best_val_metric,
+                    "val_metric_at_best_loss": r.val_metric_at_best_loss,
                     "steps_to_target": r.steps_to(self.target),
                     "wall_time_s": r.wall_time_s,
                 }
