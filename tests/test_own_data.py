@@ -10,6 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import ROOT
 from typer.testing import CliRunner
 
 from nncli.cli import app
@@ -322,3 +323,25 @@ def test_per_position_predictions_through_the_cli(tmp_path):
     lines = list(csv.reader((tmp_path / "p.csv").open()))
     assert lines[0][:3] == ["sample", "position", "prediction"]
     assert len({len(line) for line in lines}) == 1
+
+
+def test_the_readme_walk_through_of_a_real_csv(tmp_path):
+    """README "Your own data": the commands it shows work on examples/fruit and give what it shows."""
+    root = ROOT / "examples" / "fruit"
+    readme = (ROOT / "README.md").read_text()
+    for command in (
+        "nncli train fruit.yaml --out runs/fruit",
+        "nncli evaluate runs/fruit",
+        "nncli predict runs/fruit new-fruit.csv",
+    ):
+        assert f"$ {command}" in readme
+    run = tmp_path / "fruit"
+    trained = invoke("train", root / "fruit.yaml", "--out", run, "-q")
+    assert (
+        trained.exit_code == 0 and "target 'fruit': 3 distinct text values → classification" in trained.output
+    )
+    evaluated = json.loads(invoke("evaluate", run, "--json").output)
+    assert evaluated["accuracy"] >= 0.9 and evaluated["classes"] == ["apple", "grapefruit", "orange"]
+    assert invoke("predict", run, root / "new-fruit.csv", "-o", tmp_path / "p.csv").exit_code == 0
+    for row in list(csv.DictReader((tmp_path / "p.csv").open())):
+        assert f"{row['id']},{row['weight_g']},{row['diameter_cm']},{row['prediction']}," in readme

@@ -165,7 +165,8 @@ def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
         "total_steps": trainer.settings.total_steps,
         "wall_time_s": elapsed,
         "steps_per_s": st.step / elapsed if elapsed > 0 else None,
-        "final_train_loss": _finite(st.last_train_loss),
+        "final_train_loss": _finite(st.last_train_loss),  # the last step's objective, one batch
+        "final_data_loss_mean": _finite(last.get("data_loss_mean")),  # over the last logging interval
         "final_val_loss": _finite(st.last_val_loss),
         "final_val_metric": _finite(st.last_val_metric),
         "best_val_loss": _finite(st.best_val_loss),

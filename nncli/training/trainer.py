@@ -184,6 +184,7 @@ class Trainer:
         if status == "early_stopped" and self.settings.restore_best and self.best is not None:
             self.params.load_state_dict(self.best)
             self.model.load_buffers(self.best_buffers)
+            st.last_val_loss, st.last_val_metric = st.best_val_loss, st.val_metric_at_best_loss
             message += f"; restored the weights of step {st.best_step}"
         if status != "diverged":
             self.emit(CheckpointDue(st.step))

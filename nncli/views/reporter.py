@@ -131,7 +131,7 @@ def summary_panel(summary: dict) -> Panel:
         f"[{colour.get(summary['status'], 'white')}]{summary['status']}[/] {summary.get('message', '')}",
     )
     t.add_row("steps", f"{summary['steps']} / {summary['total_steps']}")
-    t.add_row("final train loss", fmt(summary.get("final_train_loss"), ".6g"))
+    t.add_row("final train loss (mean)", fmt(summary.get("final_data_loss_mean"), ".6g"))
     t.add_row("final val loss", fmt(summary.get("final_val_loss"), ".6g"))
     t.add_row(f"final val {metric}", fmt(summary.get("final_val_metric"), ".4f"))
     t.add_row(
