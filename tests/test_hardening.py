@@ -289,7 +289,7 @@ BAD_INPUTS = [
     (
         "resume: with --out too",
         lambda t, r: ["train", "--resume", clone(r, t), "--out", t / "elsewhere"],
-        ["give no CONFIG, --set or --out"],
+        ["give no CONFIG or --out", "--set training.epochs=N continues a finished run"],
     ),
     # ---- evaluate and predict
     ("evaluate: no such directory", lambda t, r: ["evaluate", t / "nowhere"], ["no such run directory"]),

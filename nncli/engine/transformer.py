@@ -321,7 +321,8 @@ class Transformer(Module):
         return self.head.forward(h.reshape(-1, d)).reshape(*h.shape[:-1], -1)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        """Returns the input gradient for real-valued inputs, None for tokens."""
+        """Returns the input gradient for real-valued inputs, None for tokens (and for data inputs whose
+        projection skips it: `Linear.needs_input_grad`)."""
         b, t, d = self._cached(self._shape)
         self._shape = None
         g = self.head.backward(grad_out.reshape(-1, grad_out.shape[-1]))
@@ -332,8 +333,8 @@ class Transformer(Module):
         g = self.pos.backward(self.drop.backward(g))
         if self.tokens:
             return self.embed.backward(g)
-        dx = self.embed.backward(g.reshape(b * t, d))
-        return None if dx is None else dx.reshape(b, t, -1)  # None: the builder skipped the data gradient
+        g = self.embed.backward(g.reshape(b * t, d))
+        return None if g is None else g.reshape(b, t, -1)
 
     def attention_maps(self, x: np.ndarray, key_padding_mask: np.ndarray | None = None) -> list[np.ndarray]:
         """Each block's attention weights softmax(QKᵀ/√d_k), (B, H, T_query, T_key), in eval mode."""
