@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 
 class NncliError(Exception):
     """Bad input from the user: a config, a data file, a run directory, a checkpoint, an argument."""
@@ -23,8 +25,6 @@ class UnknownNameError(NncliError, KeyError):
     """A name that no registry holds."""
 
     def __init__(self, kind: str, name: str, choices: list[str]) -> None:
-        from nncli.registry import did_you_mean
-
         self.kind, self.name, self.choices = kind, name, choices
         super().__init__(
             f"unknown {kind} '{name}'{did_you_mean(name, choices)}; choose from: {', '.join(choices)}"
@@ -32,3 +32,9 @@ class UnknownNameError(NncliError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]
+
+
+def did_you_mean(name: str, choices: list[str]) -> str:
+    """' (did you mean 'adam'?)' when a close match exists, else ''."""
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader, or a crash, sees the old file or the new one, never half of one."""
+"""Files nncli writes and reads: atomic writes (a reader, or a crash, sees the old file or the new one,
+never half of one) and the one safe `.npz` reader."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import contextlib
 import glob
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
+
+import numpy as np
+
+from nncli.errors import CheckpointError, NncliError
 
 TMP_SUFFIX = ".tmp"
 
@@ -45,3 +51,43 @@ def leftover_temporaries(path: str | Path, names: Iterable[str]) -> list[Path]:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write named arrays to an .npz, atomically."""
+    atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_npz(
+    path: str | Path, what: str = "file", error: type[NncliError] = CheckpointError
+) -> dict[str, np.ndarray]:
+    """Every array of an .npz, read with `allow_pickle=False` so nothing in the file can run; a missing,
+    damaged or foreign file, or one holding Python objects, raises `error` naming the file and member."""
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{path}: no such {what}")
+    if not path.is_file():
+        raise error(f"{path}: is not a file; expected an .npz {what}")
+    # numpy leaks its own file handle when the zip is corrupt, so the file is opened here
+    with path.open("rb") as f:
+        try:
+            npz = np.load(f, allow_pickle=False)
+        except ValueError:  # neither .npz nor .npy: numpy would have to unpickle it, and refuses
+            raise error(f"{path}: not an .npz archive; nncli never unpickles a file") from None
+        except (OSError, EOFError, zipfile.BadZipFile) as err:
+            raise error(f"{path}: not a readable {what} (truncated or not an .npz: {err})") from None
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise error(f"{path}: holds a single .npy array, not an .npz {what}")
+        arrays = {}
+        with npz:
+            for key in npz.files:
+                try:
+                    arrays[key] = npz[key]
+                except ValueError:  # "Object arrays cannot be loaded when allow_pickle=False"
+                    raise error(
+                        f"{path}: array '{key}' holds Python objects (a pickle), which nncli never loads; "
+                        "save plain numeric arrays"
+                    ) from None
+                except (OSError, EOFError, KeyError, zipfile.BadZipFile) as err:
+                    raise error(f"{path}: not a readable {what}: array '{key}' ({err})") from None
+    return arrays

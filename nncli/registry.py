@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from nncli.errors import UnknownNameError
+from nncli.errors import UnknownNameError, did_you_mean  # noqa: F401  (did_you_mean: re-exported)
 
 T = TypeVar("T")
 
@@ -44,9 +43,3 @@ class Registry(Generic[T]):
 
     def items(self) -> list[tuple[str, T]]:
         return list(self._items.items())
-
-
-def did_you_mean(name: str, choices: list[str]) -> str:
-    """' (did you mean 'adam'?)' when a close match exists, else ''."""
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -10,9 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nncli import cli
-from nncli.cli import common
-from nncli.cli import app
+from nncli.cli import app, common
 from nncli.cli.compare import fmt_stat, ranked_cells
 from nncli.compare import executors, landscapes
 from nncli.compare import plan as cmp

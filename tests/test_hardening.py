@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from nncli.cli import app
 from nncli.engine.activations import ACTIVATIONS
-from nncli.rundir.checkpoint import load_npz
+from nncli.fileio import load_npz
 
 runner = CliRunner()
 

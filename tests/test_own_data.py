@@ -17,7 +17,7 @@ from nncli.cli import app
 from nncli.config.loading import load_config, validate
 from nncli.datasets import load_file
 from nncli.errors import DataError
-from nncli.rundir.predict import prediction_table
+from nncli.rundir.predict import prediction_table, predictions
 from nncli.training.build import build_run
 
 runner = CliRunner()
@@ -295,9 +295,9 @@ def _kind_configs():
 @pytest.mark.parametrize("name", list(_kind_configs()))
 def test_every_prediction_row_fits_its_header(name):
     run = build_run(validate(_kind_configs()[name]))
-    X = run.trainer.X_val
-    out = run.trainer.predict(X)
-    header, rows = prediction_table(run, out)
+    X = run.data.val.X
+    out = run.trainer.predict(run.trainer.X_val)
+    header, rows = prediction_table(run, predictions(run, X))
     assert all(len(row) == len(header) for row in rows)
     per_position = out.ndim == 3
     assert len(rows) == (X.shape[0] * X.shape[1] if per_position else X.shape[0])

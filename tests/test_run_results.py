@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from nncli.cli import app
 from nncli.engine import metrics
-from nncli.rundir.checkpoint import load_npz
+from nncli.fileio import load_npz
 
 runner = CliRunner()
 

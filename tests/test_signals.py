@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from nncli.cli import app
-from nncli.rundir.checkpoint import load_npz
+from nncli.fileio import load_npz
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

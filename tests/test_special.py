@@ -9,6 +9,7 @@ import pytest
 
 from nncli.engine import special
 from nncli.engine.special import erf, erfc
+from tools import fit_special
 
 F64_ERF_RTOL = 6e-16  # measured 4.6e-16 (≈ 2 ulp); math.erf itself is within 1 ulp
 F64_ERFC_RTOL = 1.5e-15  # measured 1.1e-15, down to the smallest normal result
@@ -149,11 +150,10 @@ def test_input_is_not_modified():
 
 @pytest.mark.parametrize("name, max_error", [("_CORE32", 1e-9), ("_GELU32", 1.3e-7)])
 def test_float32_fits_reproduce_the_tabled_constants(name, max_error):
-    """The constants come from `python -m nncli.engine.special`; the float32 ones, the quickest to refit, are
+    """The constants come from `python -m tools.fit_special`; the float32 ones, the quickest to refit, are
     refitted here and must come out the same."""
-    pytest.importorskip("mpmath", reason="refitting the constants needs mpmath")
-    f, lo, hi, m, n, weight = special._fits()[name]
-    p, q, max_err = special._remez(f, lo, hi, m, n, weight=weight)
+    f, lo, hi, m, n, weight = fit_special.fits()[name]
+    p, q, max_err = fit_special.remez(f, lo, hi, m, n, weight=weight)
     np.testing.assert_allclose(p, getattr(special, name)[0], rtol=1e-12)
     np.testing.assert_allclose(q, getattr(special, name)[1], rtol=1e-12)
     assert max_err < max_error

@@ -13,6 +13,7 @@ from rich.console import Console
 
 from nncli.config.loading import load_config
 from nncli.rundir.directory import new_run
+from nncli.training import predictor
 from nncli.training.events import Evaluation
 from nncli.views import liveplot, termviz
 
@@ -215,7 +216,7 @@ def build(name, *sets, tmp_path=None):
     ],
 )
 def test_view_kind_follows_the_data(name, sets, kind):
-    assert liveplot.view_kind(build(name, *sets)) == kind
+    assert predictor.view_kind(build(name, *sets)) == kind
 
 
 @pytest.mark.parametrize(
@@ -232,7 +233,7 @@ def test_predicted_labels_agree_with_the_accuracy_metric(name, sets):
     run = build(name, *sets)
     run.trainer.run()
     _, accuracy = run.trainer.evaluate()
-    labels = liveplot.predictor(run)(run.data.val.X)
+    labels = predictor.predictor(run)(run.data.val.X)
     assert np.mean(labels == run.data.val.y) == pytest.approx(accuracy)
 
 
@@ -260,7 +261,7 @@ def test_attach_redraws_after_evaluations_without_changing_training(tmp_path):
     )  # + the end
     np.testing.assert_array_equal(run.params.data, plain.params.data)  # eval-mode forwards change nothing
     final = termviz.decision_boundary(
-        liveplot.predictor(run), run.data.train.X, run.data.train.y, width=48, height=24
+        predictor.predictor(run), run.data.train.X, run.data.train.y, width=48, height=24
     )
     assert text_lines(reporter.extra) == text_lines(final)
     assert np.array_equal(half_block_image(reporter.extra), half_block_image(final))

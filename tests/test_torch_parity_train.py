@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nncli.config.loading import load_config
-from nncli.rundir.checkpoint import load_npz
+from nncli.fileio import load_npz
 from nncli.rundir.directory import new_run
 from nncli.training.build import build_run
 

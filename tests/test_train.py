@@ -8,7 +8,7 @@ import pytest
 from conftest import train_config
 
 from nncli.config.loading import load_config
-from nncli.rundir.checkpoint import load_npz
+from nncli.fileio import load_npz
 from nncli.rundir.directory import new_run, resumed_run
 
 train = train_config
@@ -121,10 +121,10 @@ def test_stopped_and_resumed_run_is_bit_identical(configs, tmp_path, config):
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     """A failure while writing leaves the previous file intact and no temporary file behind."""
-    from nncli.rundir import checkpoint
+    from nncli import fileio
 
     path = tmp_path / "checkpoint.npz"
-    checkpoint.save_npz(path, {"a": np.arange(3)})
+    fileio.save_npz(path, {"a": np.arange(3)})
 
     def broken(f, **arrays):
         f.write(b"partial")
@@ -132,7 +132,7 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(np, "savez", broken)
     with pytest.raises(OSError, match="disk full"):
-        checkpoint.save_npz(path, {"a": np.arange(5)})
+        fileio.save_npz(path, {"a": np.arange(5)})
     np.testing.assert_array_equal(load_npz(path)["a"], np.arange(3))
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.npz"]
 

@@ -159,6 +159,15 @@ def test_output_shapes(pooling, shape, tokens):
     assert g is None if tokens else g.shape == x.shape
 
 
+def test_a_projection_that_skips_the_data_gradient_still_fills_its_own():
+    """As nncli train sets it for real-valued inputs (`Linear.needs_input_grad = False`)."""
+    model = make_model(vocab_size=None, in_features=4, out_features=2, pooling="mean")
+    model.embed.needs_input_grad = False
+    y = model.forward(np.random.default_rng(9).standard_normal((3, 6, 4)))
+    assert model.backward(np.ones_like(y)) is None
+    assert np.any(model.embed.weight.grad != 0)
+
+
 def test_attention_maps_are_taken_in_eval_mode_and_released():
     model = make_model(n_layers=3, dropout=0.3)
     maps = model.attention_maps(np.array([[0, 1, 2, 3], [4, 3, 2, 1]]))

@@ -6,7 +6,19 @@ module is one group of commands, registered here. Nothing in nncli imports this 
 
 import typer
 
-from nncli.cli import attention, compare, config, datasets, gradcheck, listing, plot, report, runs, train
+from nncli.cli import (
+    attention,
+    compare,
+    config,
+    datasets,
+    export,
+    gradcheck,
+    listing,
+    plot,
+    report,
+    runs,
+    train,
+)
 from nncli.cli.common import app
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect and check config files.")
@@ -27,5 +39,6 @@ app.command("compare-optimizers")(compare.compare_optimizers)
 app.command("plot")(plot.plot)
 app.command("report")(report.report)
 app.command("attention")(attention.attention)
+app.command("export")(export.export)
 
 __all__ = ["app"]

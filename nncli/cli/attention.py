@@ -10,6 +10,8 @@ import typer
 
 from nncli.cli.common import RunDirArg, console, user_errors
 from nncli.errors import NncliError
+from nncli.rundir.directory import load_trained
+from nncli.views import plots, termviz
 
 
 @user_errors
@@ -23,9 +25,6 @@ def attention(
     ] = None,
 ) -> None:
     """Draw where a transformer run looks: softmax(QKᵀ/√d) of one sample, per head."""
-    from nncli.rundir.directory import load_trained
-    from nncli.views import termviz
-
     run = load_trained(run_dir)
     if run.config.model.kind != "transformer":
         raise NncliError(f"{run_dir}: is a {run.config.model.kind} run; attention maps need a transformer")
@@ -56,8 +55,6 @@ def attention(
             )
         )
     if png is not None:
-        from nncli.views import plots
-
         plots.require_matplotlib()
         plots.save_attention_maps(maps, png, tokens=labels, title=f"{run.config.name}: sample {sample}")
         console.print(f"saved {png}")

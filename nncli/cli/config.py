@@ -10,13 +10,13 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import SetOption, console, user_errors
+from nncli.config.loading import dump_config, load_config
+from nncli.config.schema import RunConfig
 
 
 @user_errors
 def config_schema() -> None:
     """Print the JSON Schema of the config file (for editor autocompletion)."""
-    from nncli.config.schema import RunConfig
-
     sys.stdout.write(json.dumps(RunConfig.model_json_schema(), indent=2) + "\n")
 
 
@@ -27,8 +27,6 @@ def config_validate(
     show: Annotated[bool, typer.Option(help="Print the resolved config.")] = False,
 ) -> None:
     """Check a config file without training."""
-    from nncli.config.loading import dump_config, load_config
-
     cfg, _ = load_config(file, set_ or [])
     console.print(f"[green]ok:[/] {file} is a valid config")
     if show:

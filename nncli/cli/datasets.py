@@ -7,18 +7,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from nncli.cli.common import JsonOption, console, user_errors
+from nncli.config.loading import parse_override, validate
+from nncli.config.schema import RunConfig
+from nncli.datasets import DATASETS, save_file
 from nncli.errors import NncliError
+from nncli.training.build import load_dataset
 
 
 @user_errors
 def datasets_list(json_: JsonOption = False) -> None:
     """Show every bundled dataset with its task and parameters."""
-    from rich.table import Table
-
-    from nncli.datasets import DATASETS
-
     rows = []
     for name in DATASETS.names():
         spec = DATASETS.get(name)
@@ -56,11 +57,6 @@ def datasets_export(
     ] = None,
 ) -> None:
     """Write a bundled dataset to a .csv or .npz file."""
-    from nncli.config.loading import parse_override, validate
-    from nncli.config.schema import RunConfig
-    from nncli.datasets import save_file
-    from nncli.training.build import load_dataset
-
     if output.suffix.lower() not in (".csv", ".npz"):
         raise NncliError(f"--output: write a .csv or .npz file, not '{output.suffix or output.name}'")
     data: dict = {"dataset": name, "samples": samples, "validation": 0.0}

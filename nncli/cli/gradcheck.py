@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from nncli import gradcheck as gc
 from nncli.cli.common import JsonOption, console, user_errors
+from nncli.config.loading import load_config
 from nncli.errors import NncliError
+from nncli.gradcheck.config_case import config_case
 
 
 @user_errors
@@ -26,16 +30,9 @@ def gradcheck(
     json_: JsonOption = False,
 ) -> None:
     """Check every hand-written gradient against central finite differences (float64)."""
-    from rich.table import Table
-
-    from nncli import gradcheck as gc
-
     if not (0 < eps < math.inf and 0 < threshold < math.inf) or samples < 1:
         raise NncliError("--eps and --threshold must be > 0 and --samples ≥ 1")
     if config is not None:
-        from nncli.config.loading import load_config
-        from nncli.gradcheck.config_case import config_case
-
         cfg, _ = load_config(config)
         rng = __import__("numpy").random.default_rng(seed)
         results = [

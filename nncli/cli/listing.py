@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import JsonOption, console, user_errors
+from nncli.rundir.listing import list_runs
+from nncli.views.reporter import runs_table
 
 
 @user_errors
@@ -17,9 +19,6 @@ def runs(
     json_: JsonOption = False,
 ) -> None:
     """List the run directories: name, status, steps, best metric, wall time and date, newest first."""
-    from nncli.rundir.listing import list_runs
-    from nncli.views.reporter import runs_table
-
     entries = list_runs(root)
     if json_:
         console.print_json(json.dumps(entries))

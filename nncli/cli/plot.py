@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import RunDirArg, console, user_errors
+from nncli.views.plots import plot_run
 
 LogYOption = Annotated[bool, typer.Option("--log-y", help="Draw losses on a log scale.")]
 
@@ -21,7 +22,5 @@ def plot(
     log_y: LogYOption = False,
 ) -> None:
     """Draw a run's loss curves, decision boundary or fitted curve, weight histograms and attention maps."""
-    from nncli.views.plots import plot_run
-
     for path in plot_run(run_dir, out, log_y=log_y):
         console.print(f"wrote {path}", highlight=False)

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from nncli.cli.common import RunDirArg, console, err_console, user_errors
 from nncli.cli.plot import LogYOption
+from nncli.views.report import build_report
 
 
 @user_errors
@@ -21,8 +22,6 @@ def report(
     log_y: LogYOption = False,
 ) -> None:
     """Write the config, summary, metrics and every plot of a run into one HTML file (images inlined)."""
-    from nncli.views.report import build_report
-
     path, note = build_report(run_dir, output, log_y=log_y)
     if note:
         err_console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False)

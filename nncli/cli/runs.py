@@ -10,6 +10,9 @@ import typer
 
 from nncli.cli.common import JsonOption, RunDirArg, console, user_errors
 from nncli.errors import NncliError
+from nncli.rundir.directory import WEIGHTS, load_trained
+from nncli.rundir.predict import evaluation_data, evaluation_report, predict_file
+from nncli.views.reporter import class_tables, key_value_table
 
 WeightsOption = Annotated[
     str, typer.Option("--weights", help="final (final.npz) or best (best.npz: the lowest val_loss).")
@@ -17,8 +20,6 @@ WeightsOption = Annotated[
 
 
 def _weights(value: str) -> str:
-    from nncli.rundir.directory import WEIGHTS
-
     if value not in WEIGHTS:
         raise NncliError(f"--weights: '{value}' is not one of {', '.join(WEIGHTS)}")
     return value
@@ -35,10 +36,6 @@ def evaluate(
 ) -> None:
     """Report the loss and metric of a trained run; for classification the confusion matrix and the
     precision, recall and F1 of each class."""
-    from nncli.rundir.directory import load_trained
-    from nncli.rundir.predict import evaluation_data, evaluation_report
-    from nncli.views.reporter import class_tables, key_value_table
-
     run = load_trained(run_dir, _weights(weights))
     trainer = run.trainer
     if data is not None:
@@ -71,7 +68,5 @@ def predict(
     overwrite: Annotated[bool, typer.Option(help="Replace the output file if it exists.")] = False,
 ) -> None:
     """Write a trained run's predictions for new inputs, beside the input columns."""
-    from nncli.rundir.predict import predict_file
-
     path = predict_file(run_dir, input_file, output, weights=_weights(weights), overwrite=overwrite)
     console.print(f"predictions written to {path}")

@@ -13,7 +13,11 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import JsonOption, SetOption, console, err_console, user_errors
+from nncli.config.loading import load_config
 from nncli.errors import ConfigError, NncliError
+from nncli.rundir import directory as rd
+from nncli.views.liveplot import attach
+from nncli.views.reporter import TrainingReporter, summary_panel
 
 
 class _StopOnSignal:
@@ -87,10 +91,6 @@ def train(
     ] = False,
 ) -> None:
     """Train the model a config describes, showing the loss live, and write a run directory."""
-    from nncli.config.loading import load_config
-    from nncli.rundir import directory as rd
-    from nncli.views.reporter import TrainingReporter, summary_panel
-
     if resume is not None:
         if config is not None or out is not None:
             raise NncliError(
@@ -118,7 +118,7 @@ def train(
     output = _StopOnClosedOutput(trainer, reporter)
     if show:
         if not no_plot:
-            _attach_live_plot(run, reporter)
+            attach(run, reporter, console)  # the live boundary / fitted curve, where it fits
         trainer.subscribe(output)
     with _StopOnSignal(trainer) as stopper:
         if show:
@@ -145,12 +145,3 @@ def train(
         raise typer.Exit(3)
     if stopper.received is not None:
         raise typer.Exit(_StopOnSignal.CODES[stopper.received])
-
-
-def _attach_live_plot(run, reporter) -> None:
-    """The live decision boundary / fitted curve beside the loss table, where the terminal allows."""
-    try:
-        from nncli.views.liveplot import attach
-    except ImportError:
-        return
-    attach(run, reporter, console)

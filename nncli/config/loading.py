@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from nncli.config.schema import RunConfig
-from nncli.errors import ConfigError
+from nncli.errors import ConfigError, did_you_mean
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -184,8 +184,6 @@ def format_validation_error(
 
 
 def _tag_message(ctx: dict, path: str) -> str:
-    from nncli.registry import did_you_mean
-
     key = ctx.get("discriminator", "kind").strip("'")
     if key.endswith("()"):  # the data section: a bundled dataset or a file path
         key = "dataset" if ctx.get("tag") else "dataset' or 'path"
@@ -240,8 +238,6 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> tuple[RunConfig,
 
     Relative data paths are resolved against the config file's folder.
     """
-    from nncli.training.build import resolve_data_path
-
     path = Path(path)
     raw, lines = _read_yaml(read_config_text(path), str(path))
     if raw is None:
@@ -294,3 +290,15 @@ def validate(raw: dict, source: str = "config", lines: dict | None = None) -> Ru
 def dump_config(config: RunConfig) -> str:
     """The resolved config as YAML, every default filled in."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+
+
+def resolve_data_path(raw: dict, base: Path) -> dict:
+    """Make a relative `data.path` (and `data.validation_path`) relative to the config file's folder."""
+    data = raw.get("data")
+    for key in ("path", "validation_path"):
+        if isinstance(data, dict) and isinstance(data.get(key), str):
+            path = Path(data[key]).expanduser()
+            if not path.is_absolute():
+                data = {**data, key: str((base / path).resolve())}
+                raw = {**raw, "data": data}
+    return raw

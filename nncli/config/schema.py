@@ -29,8 +29,18 @@ from pydantic import (
 
 from nncli.datasets import DATASETS
 from nncli.engine.activations import ACTIVATIONS
+from nncli.engine.layers import INITS
+from nncli.engine.models import NORMS
+from nncli.engine.regularizers import L1_MODES
+from nncli.engine.transformer import POOLINGS, POSITIONAL_KINDS
 
+# Name lists come from the engine, so the config accepts exactly what the builders know.
 ActivationName = Literal[tuple(ACTIVATIONS.names())]  # type: ignore[valid-type]
+InitName = Literal[INITS]  # type: ignore[valid-type]
+NormName = Literal[tuple(NORMS)]  # type: ignore[valid-type]
+L1Mode = Literal[L1_MODES]  # type: ignore[valid-type]
+PositionalKind = Literal[POSITIONAL_KINDS]  # type: ignore[valid-type]
+PoolingName = Literal[("auto", *POOLINGS.names())]  # type: ignore[valid-type]
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
 
@@ -129,8 +139,10 @@ class NeuronConfig(Strict):
     """The notes' single neuron N(x) = f(Wx + b)."""
 
     kind: Literal["neuron"] = "neuron"
+    # identity by default: the default loss for its data (bce_with_logits, mse) takes the raw Wx + b,
+    # which is logistic or linear regression; sigmoid gives the notes' MSE neuron (configs/neuron.yaml)
     activation: ActivationName = Field("identity", description="f; sigmoid for the notes' MSE neuron.")
-    init: Literal["default", "xavier", "he"] = Field("default", description="Weight initialisation.")
+    init: InitName = Field("default", description="Weight initialisation.")
 
 
 class MLPConfig(Strict):
@@ -142,11 +154,9 @@ class MLPConfig(Strict):
     output_activation: ActivationName = Field(
         "identity", description="Applied to the output (losses take logits)."
     )
-    norm: Literal["none", "layer_norm", "batch_norm"] = Field(
-        "none", description="Normalisation per hidden layer."
-    )
+    norm: NormName = Field("none", description="Normalisation per hidden layer.")
     dropout: Probability = Field(0.0, description="Dropout probability after each hidden activation.")
-    init: Literal["default", "xavier", "he"] = Field("default", description="Weight initialisation.")
+    init: InitName = Field("default", description="Weight initialisation.")
 
 
 class TransformerConfig(Strict):
@@ -163,8 +173,8 @@ class TransformerConfig(Strict):
         True, description="Pre-norm (GPT-2) if true, post-norm (original paper) if false."
     )
     causal: bool = Field(False, description="Mask attention to future positions.")
-    positional: Literal["learned", "sinusoidal"] = Field("learned", description="Positional encoding.")
-    pooling: Literal["auto", "none", "mean", "first"] = Field(
+    positional: PositionalKind = Field("learned", description="Positional encoding.")
+    pooling: PoolingName = Field(
         "auto", description="Per-position outputs (none) or pooled (mean/first); auto follows the data."
     )
 
@@ -205,7 +215,7 @@ class RegularizationConfig(Strict):
 
     l1: NonNegativeFloat = Field(0.0, description="L1 strength λ₁.")
     l2: NonNegativeFloat = Field(0.0, description="L2 strength λ₂ (gradient 2λ₂w).")
-    l1_mode: Literal["subgradient", "proximal"] = Field(
+    l1_mode: L1Mode = Field(
         "subgradient", description="subgradient: add λ₁·sign(w); proximal: soft-threshold after each step."
     )
     apply_to: Literal["weights", "all"] = Field(
@@ -219,8 +229,10 @@ LR = Field(gt=0.0, description="Learning rate.")
 
 
 class SGDConfig(Strict):
+    """torch.optim.SGD, with its defaults (lr 1e-3 since PyTorch 2.0)."""
+
     name: Literal["sgd"] = "sgd"
-    lr: Annotated[float, LR] = 0.1
+    lr: Annotated[float, LR] = 1e-3
     momentum: NonNegativeFloat = 0.0
     dampening: NonNegativeFloat = 0.0
     nesterov: bool = False

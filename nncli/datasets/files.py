@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import numpy as np
 from nncli.datasets.base import TASKS, Dataset
 from nncli.datasets.labels import Label, choose_task, encode_labels, label_values
 from nncli.errors import DataError
-from nncli.fileio import atomic_write
+from nncli.fileio import atomic_write, load_npz
 
 MIN_SAMPLES = 2
 
@@ -283,7 +282,7 @@ def _csv_text(dataset: Dataset, path: Path) -> str:
 
 
 def _load_npz(path: Path, task_choice: str, classes: Sequence[Label] | None) -> Dataset:
-    arrays = _read_npz(path)
+    arrays = load_npz(path, ".npz archive", error=DataError)
     for key in ("X", "y"):
         if key not in arrays:
             raise DataError(f"{path}: no array '{key}'; arrays: {', '.join(arrays) or 'none'}")
@@ -344,32 +343,6 @@ def _load_npz(path: Path, task_choice: str, classes: Sequence[Label] | None) -> 
         classes = tuple(range(n_classes))
     y, found = encode_labels(y, f"{path}: array 'y'", classes)
     return _dataset(X, y, task, path.stem, found, vocab_size, *kept)
-
-
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    # numpy leaks its own file handle when the zip is corrupt, so the file is opened here
-    with path.open("rb") as f:
-        try:
-            npz = np.load(f, allow_pickle=False)
-        except ValueError:  # neither .npz nor .npy: numpy would have to unpickle it, and refuses
-            raise DataError(f"{path}: not an .npz archive") from None
-        except (OSError, EOFError, zipfile.BadZipFile) as err:
-            raise DataError(f"{path}: not a readable .npz archive ({err})") from None
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise DataError(f"{path}: holds a single .npy array, not an .npz archive of X and y")
-        arrays = {}
-        with npz:
-            for key in npz.files:
-                try:
-                    arrays[key] = npz[key]
-                except ValueError:  # "Object arrays cannot be loaded when allow_pickle=False"
-                    raise DataError(
-                        f"{path}: array '{key}' holds Python objects (a pickle), which nncli refuses "
-                        "to load; save plain numeric arrays"
-                    ) from None
-                except (OSError, EOFError, zipfile.BadZipFile) as err:
-                    raise DataError(f"{path}: array '{key}' cannot be read ({err})") from None
-    return arrays
 
 
 def _scalar(path: Path, arrays: dict[str, np.ndarray], key: str, kind: type) -> object:

@@ -24,12 +24,15 @@ def neuron(
     *,
     in_features: int,
     out_features: int = 1,
-    activation: str = "sigmoid",
+    activation: str = "identity",
     init: str = "default",
     rng: np.random.Generator,
     dtype=np.float64,
 ) -> Module:
-    """The notes' single neuron N(x) = f(Wx + b): one Linear layer and an activation."""
+    """The notes' single neuron N(x) = f(Wx + b): one Linear layer and an activation.
+
+    f is the identity by default, since nncli's losses take logits (with bce_with_logits that is
+    logistic regression); `activation="sigmoid"` with MSE is the notes' neuron."""
     return Sequential(
         Linear(in_features, out_features, init=init, rng=rng, dtype=dtype), ACTIVATIONS.get(activation)()
     )
@@ -71,7 +74,3 @@ def mlp(
     if output_activation not in ("identity", "linear"):
         layers.append(ACTIVATIONS.get(output_activation)())
     return Sequential(*layers)
-
-
-# The transformer kind lives in its own module; importing it registers it.
-from nncli.engine import transformer  # noqa: E402,F401

@@ -59,6 +59,9 @@ class Embedding(Module):
         return None
 
 
+POSITIONAL_KINDS = ("learned", "sinusoidal")
+
+
 def sinusoidal_table(max_len: int, d_model: int) -> np.ndarray:
     """The original paper's encoding: PE[p, 2i] = sin(p/10000^(2i/d)), PE[p, 2i+1] = cos(p/10000^(2i/d))."""
     position = np.arange(max_len)[:, None]
@@ -94,7 +97,9 @@ class PositionalEncoding(Module):
             self.weight = None
             self.table = sinusoidal_table(max_len, d_model).astype(dtype)
         else:
-            raise ValueError(f"unknown positional encoding '{kind}'; choose from learned, sinusoidal")
+            raise ValueError(
+                f"unknown positional encoding '{kind}'; choose from {', '.join(POSITIONAL_KINDS)}"
+            )
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         t = x.shape[1]

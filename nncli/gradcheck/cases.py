@@ -18,7 +18,7 @@ from nncli.engine.models import MODELS
 from nncli.engine.module import Module
 from nncli.engine.norm import BatchNorm1d, LayerNorm
 from nncli.engine.regularizers import L1, L2
-from nncli.gradcheck import CASES, Case
+from nncli.gradcheck.check import CASES, Case
 
 F64 = np.float64
 _KINKED = {"relu", "leaky_relu"}
@@ -188,5 +188,3 @@ CASES.register("model:mlp(layer_norm)")(
 CASES.register("model:mlp(batch_norm)")(
     _model_case("mlp", out_features=2, hidden_sizes=[5], activation="softplus", norm="batch_norm")
 )
-
-from nncli.gradcheck import transformer_cases  # noqa: E402,F401  (registers the transformer cases)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nncli.gradcheck import Case
+from nncli.gradcheck.check import Case
 from nncli.training.build import build_run
 
 

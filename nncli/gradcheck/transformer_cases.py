@@ -20,7 +20,8 @@ from nncli.engine.models import MODELS
 from nncli.engine.module import Module
 from nncli.engine.norm import LayerNorm
 from nncli.engine.transformer import Embedding, PositionalEncoding, TransformerBlock
-from nncli.gradcheck import CASES, Case
+from nncli.gradcheck.cases import module_case
+from nncli.gradcheck.check import CASES, Case
 
 F64 = np.float64
 B, T, D, H = 2, 4, 8, 2
@@ -95,8 +96,6 @@ class _Masked(Module):
 
 
 def _case(module: Module, x: np.ndarray, rng: np.random.Generator, *, integer_input: bool = False) -> Case:
-    from nncli.gradcheck.cases import module_case  # cases.py imports this module at its end
-
     case = module_case(module, x, rng)
     if integer_input:  # tokens have no gradient
         del case.tensors["input"]

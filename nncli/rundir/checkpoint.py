@@ -10,46 +10,14 @@ bookkeeping and the state of the generator that draws dropout masks.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import asdict, fields
-from pathlib import Path
 
 import numpy as np
 
-from nncli.errors import CheckpointError, NncliError
-from nncli.fileio import atomic_write
+from nncli.errors import CheckpointError
 from nncli.training.trainer import TrainState
 
 FORMAT_VERSION = 1
-
-
-def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
-    atomic_write(path, lambda f: np.savez(f, **arrays))
-
-
-def load_npz(
-    path: str | Path, what: str = "file", error: type[NncliError] = CheckpointError
-) -> dict[str, np.ndarray]:
-    """Every array of an .npz, read with `allow_pickle=False` so nothing in the file can run; a missing,
-    damaged or foreign file, or one holding Python objects, raises `error` naming the file."""
-    path = Path(path)
-    if not path.exists():
-        raise error(f"{path}: no such {what}")
-    if not path.is_file():
-        raise error(f"{path}: is not a file; expected an .npz {what}")
-    try:  # numpy leaks its own file handle when the zip is corrupt, so the file is opened here
-        with path.open("rb") as f:
-            npz = np.load(f, allow_pickle=False)
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise error(f"{path}: holds a single array (.npy), not an .npz {what}")
-            with npz:
-                return {key: npz[key] for key in npz.files}
-    except ValueError as exc:  # numpy's words for an object array or a pickle under allow_pickle=False
-        if "pickle" in str(exc).lower() or "object" in str(exc).lower():
-            raise error(f"{path}: holds Python objects (pickles), which nncli never loads") from None
-        raise error(f"{path}: not a readable {what}: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise error(f"{path}: not a readable {what} (truncated or not an .npz): {exc}") from None
 
 
 def split_arrays(arrays: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:

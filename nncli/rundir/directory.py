@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 
 from nncli import fileio
-from nncli.config.loading import dump_config
+from nncli.config.loading import dump_config, load_config
 from nncli.errors import CheckpointError, ConfigError
 from nncli.rundir import checkpoint
-from nncli.training.build import Run, count_sparse
+from nncli.rundir.files import read_metrics, require_run_directory
+from nncli.training.build import Run, build_run, count_sparse
 from nncli.training.events import CheckpointDue, Event, StepEnd, TrainingEnd
 
 FILES = (
@@ -89,7 +90,7 @@ class RunDirectory:
         fileio.atomic_write_text(self.path / "config.yaml", dump_config(self.run.config))
         info = json.dumps(self.run.data.info(), indent=2, ensure_ascii=False)
         fileio.atomic_write_text(self.path / "data.json", info + "\n")
-        checkpoint.save_npz(self.path / "init.npz", self.run.params.state_dict())
+        fileio.save_npz(self.path / "init.npz", self.run.params.state_dict())
         fileio.atomic_write_text(self.path / "metrics.jsonl", "")
 
     def resume(self) -> int:
@@ -97,7 +98,7 @@ class RunDirectory:
         that does not load changes nothing in the folder."""
         source = self.path / "checkpoint.npz"
         try:
-            arrays = checkpoint.load_npz(source, "checkpoint")
+            arrays = fileio.load_npz(source, "checkpoint")
             step = checkpoint.restore_checkpoint(self.run, arrays, str(source))
         except CheckpointError as exc:
             raise CheckpointError(
@@ -105,18 +106,9 @@ class RunDirectory:
             ) from None
         for stale in fileio.leftover_temporaries(self.path, FILES):
             stale.unlink(missing_ok=True)
-        metrics = self.path / "metrics.jsonl"
-        kept = []
-        if metrics.exists():
-            for line in metrics.read_text(encoding="utf-8").splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if row.get("step", math.inf) <= step:
-                    kept.append(row)
+        kept = [row for row in read_metrics(self.path) if row.get("step", math.inf) <= step]
         self.run.trainer.state.history = kept
-        fileio.atomic_write_text(metrics, "".join(json.dumps(r) + "\n" for r in kept))
+        fileio.atomic_write_text(self.path / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in kept))
         return step
 
     def __call__(self, event: Event) -> None:
@@ -127,14 +119,12 @@ class RunDirectory:
             )
             append_line(self.path / "metrics.jsonl", line)
         elif isinstance(event, CheckpointDue):
-            checkpoint.save_npz(
-                self.path / "checkpoint.npz", checkpoint.checkpoint_arrays(self.run, event.step)
-            )
+            fileio.save_npz(self.path / "checkpoint.npz", checkpoint.checkpoint_arrays(self.run, event.step))
             if self.run.trainer.best is not None:
-                checkpoint.save_npz(self.path / "best.npz", self.run.trainer.best)
+                fileio.save_npz(self.path / "best.npz", self.run.trainer.best)
         elif isinstance(event, TrainingEnd):
             if event.status != "diverged":
-                checkpoint.save_npz(self.path / "final.npz", self.run.params.state_dict())
+                fileio.save_npz(self.path / "final.npz", self.run.params.state_dict())
             self.summary = build_summary(self.run, event, self.path)
             fileio.atomic_write_text(self.path / "summary.json", json.dumps(self.summary, indent=2) + "\n")
 
@@ -189,8 +179,6 @@ def new_run(
     config, out: Path | None = None, *, overwrite: bool = False, dataset=None
 ) -> tuple[Run, RunDirectory]:
     """Build a run from a config and give it a fresh run directory (written on `start`)."""
-    from nncli.training.build import build_run
-
     run = build_run(config, dataset)
     path = Path(out) if out is not None else default_run_dir(config.name or "run")
     prepare_new(path, overwrite)
@@ -206,9 +194,6 @@ def resumed_run(path: Path, overrides: list[str] = ()) -> tuple[Run, RunDirector
     `overrides` may change the training length only (`training.epochs=N`), to continue a finished run;
     the result is the run that was configured that long from the start, provided the learning rate does
     not depend on the length (a cosine schedule without its own T_max does: that is refused)."""
-    from nncli.config.loading import load_config
-    from nncli.training.build import build_run
-
     path = Path(path)
     config = _run_config(path)
     if not (path / "checkpoint.npz").exists():
@@ -261,17 +246,7 @@ def _check_data_info(path: Path, run: Run) -> None:
 
 
 def _run_config(path: Path):
-    from nncli.config.loading import load_config
-
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such run directory")
-    if not path.is_dir():
-        raise CheckpointError(f"{path}: is a file; give a run directory written by `nncli train`")
-    if not (path / "config.yaml").is_file():
-        raise CheckpointError(
-            f"{path}: not a run directory (no config.yaml); give a folder written by `nncli train`"
-        )
-    config, _ = load_config(path / "config.yaml")
+    config, _ = load_config(require_run_directory(path) / "config.yaml")
     return config
 
 
@@ -280,8 +255,6 @@ WEIGHTS = ("final", "best")  # which parameters evaluate/predict use: final.npz 
 
 def load_trained(path: Path, weights: str = "final") -> Run:
     """A run rebuilt from its directory with its final (else checkpointed) or best parameters."""
-    from nncli.training.build import build_run
-
     path = Path(path)
     run = build_run(_run_config(path))
     _check_data_info(path, run)
@@ -291,20 +264,32 @@ def load_trained(path: Path, weights: str = "final") -> Run:
             f"{path}: has no best.npz; only a run with validation data keeps its best weights"
         )
     if final.exists():
-        params = checkpoint.load_npz(final, "parameter file")
+        params = fileio.load_npz(final, "parameter file")
         checkpoint.check_finite(params, str(final), "parameter")
         run.params.load_state_dict(params, source=str(final))
         if ckpt.exists() and dict(run.model.named_buffers()):  # running statistics live in the checkpoint
-            arrays = checkpoint.load_npz(ckpt, "checkpoint")
+            arrays = fileio.load_npz(ckpt, "checkpoint")
             _, buffers, _ = checkpoint.split_arrays(arrays)
             if weights == "best":
                 buffers = checkpoint.split_best(arrays)[1]
             checkpoint.check_buffers(run, buffers, str(ckpt))
             run.model.load_buffers(buffers)
     elif ckpt.exists():
-        checkpoint.restore_checkpoint(run, checkpoint.load_npz(ckpt, "checkpoint"), str(ckpt))
+        checkpoint.restore_checkpoint(run, fileio.load_npz(ckpt, "checkpoint"), str(ckpt))
     else:
         raise CheckpointError(
             f"{path}: has neither final.npz nor checkpoint.npz; the run stopped before its first checkpoint"
         )
     return run
+
+
+def load_run(run_dir: str | Path) -> Run | None:
+    """The run of a run directory with its trained parameters, or None when it stopped before saving any
+    (diverged at once): then its metrics are all there is to show."""
+    run_dir = require_run_directory(run_dir)
+    try:
+        return load_trained(run_dir)
+    except CheckpointError:
+        if (run_dir / "final.npz").exists() or (run_dir / "checkpoint.npz").exists():
+            raise
+        return None

@@ -14,8 +14,7 @@ from nncli.datasets import load_like
 from nncli.datasets.files import parse_numbers, read_rows
 from nncli.engine import metrics
 from nncli.errors import DataError
-from nncli.fileio import atomic_write_text
-from nncli.rundir.checkpoint import load_npz
+from nncli.fileio import atomic_write_text, load_npz
 from nncli.rundir.directory import load_trained
 from nncli.training.build import Run, class_threshold, loss_targets, model_inputs
 
@@ -135,19 +134,30 @@ def output_path(output: Path | None, run_dir: Path, overwrite: bool = False) -> 
     return output
 
 
-def prediction_table(run: Run, out: np.ndarray) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of predictions for model outputs `out` (n, [positions,] outputs): the class name
-    and one probability per class (`p_<class>`), or the predicted value(s). A model with one output per
-    position (sequence to sequence) gives one row per sample and position."""
-    n = out.shape[0]
-    positions = out.shape[1:-1]
+def predictions(run: Run, X: np.ndarray) -> dict[str, np.ndarray]:
+    """What `nncli predict` reports for raw inputs X (`read_inputs(...).X`), in eval mode: for a
+    cross_entropy model the `label` (argmax), the class `probabilities` (softmax) and the `logits`; for any
+    other the model's raw output as `prediction`. `nncli export` names its ONNX outputs the same."""
+    out = run.trainer.predict(model_inputs(run.data, X, run.params.dtype))
+    if run.loss_name != "cross_entropy":
+        return {"prediction": out}
+    probs = np.exp(out - out.max(axis=-1, keepdims=True))
+    probs /= probs.sum(axis=-1, keepdims=True)
+    return {"label": np.argmax(out, axis=-1), "probabilities": probs, "logits": out}
+
+
+def prediction_table(run: Run, result: dict[str, np.ndarray]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of `predictions(run, X)`: the class name and one probability per class
+    (`p_<class>`), or the predicted value(s). A model with one output per position (sequence to sequence)
+    gives one row per sample and position."""
+    out = result.get("probabilities", result.get("prediction"))
+    n, positions = out.shape[0], out.shape[1:-1]
     flat = out.reshape(-1, out.shape[-1])
-    if run.loss_name == "cross_entropy":
+    if "label" in result:
         names = run.data.class_names
-        probs = np.exp(flat - flat.max(axis=-1, keepdims=True))
-        probs /= probs.sum(axis=-1, keepdims=True)
+        labels = result["label"].reshape(-1)
         header = ["prediction", *(f"p_{name}" for name in names)]
-        rows = [[str(names[k]), *map(_number, p)] for k, p in zip(np.argmax(flat, axis=-1), probs)]
+        rows = [[str(names[k]), *map(_number, p)] for k, p in zip(labels, flat, strict=True)]
     elif run.data.train.task == "classification":  # one output: a logit, or a 0/1 target (mse, huber)
         names = run.data.class_names
         threshold = class_threshold(run.loss_name)
@@ -180,8 +190,7 @@ def predict_file(
     output = output_path(output, run_dir, overwrite)
     run = load_trained(run_dir, weights)
     inputs = read_inputs(input_file, run)
-    out = run.trainer.predict(model_inputs(run.data, inputs.X, run.params.dtype))
-    header, rows = prediction_table(run, out)
+    header, rows = prediction_table(run, predictions(run, inputs.X))
     if inputs.columns and len(rows) == len(inputs.cells):
         header = [*inputs.columns, *header]
         rows = [[*cells, *row] for cells, row in zip(inputs.cells, rows, strict=True)]

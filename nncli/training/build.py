@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from nncli.engine.models import MODELS
 from nncli.engine.module import Module
 from nncli.engine.optimizers import OPTIMIZERS
 from nncli.engine.parameters import ParameterBuffer
-from nncli.engine.regularizers import L1, L2
+from nncli.engine.regularizers import L1, REGULARIZERS
 from nncli.engine.schedules import SCHEDULES
 from nncli.errors import ConfigError
 from nncli.training.trainer import LoopSettings, Trainer, steps_per_epoch
@@ -267,13 +266,10 @@ def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
     optimizer = build_optimizer(config, params)
     schedule = build_schedule(config, settings.total_steps)
     reg = config.regularization
-    regularizers = [L2(reg.l2)] if reg.l2 > 0 else []
-    proximal = None
-    if reg.l1 > 0:
-        if reg.l1_mode == "proximal":
-            proximal = L1(reg.l1)
-        else:
-            regularizers.insert(0, L1(reg.l1))
+    # proximal L1 is a step after the update, not a gradient term
+    proximal = L1(reg.l1) if reg.l1 > 0 and reg.l1_mode == "proximal" else None
+    strengths = {"l1": 0.0 if proximal else reg.l1, "l2": reg.l2}
+    regularizers = [REGULARIZERS.get(name)(s) for name, s in strengths.items() if s > 0]
     metric, metric_name = build_metric(train, loss_name)
     trainer = Trainer(
         model=model,
@@ -306,15 +302,3 @@ def count_sparse(params: ParameterBuffer, relative: float = 1e-3) -> dict[str, i
         "exact_zero": int(np.sum(w == 0)),
         "near_zero": int(np.sum(np.abs(w) < relative * largest)) if largest > 0 else int(w.size),
     }
-
-
-def resolve_data_path(raw: dict, base: Path) -> dict:
-    """Make a relative `data.path` (and `data.validation_path`) relative to the config file's folder."""
-    data = raw.get("data")
-    for key in ("path", "validation_path"):
-        if isinstance(data, dict) and isinstance(data.get(key), str):
-            path = Path(data[key]).expanduser()
-            if not path.is_absolute():
-                data = {**data, key: str((base / path).resolve())}
-                raw = {**raw, "data": data}
-    return raw

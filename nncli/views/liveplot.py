@@ -1,19 +1,20 @@
 """The live picture beside the training table: the decision boundary of 2-D classification, or the fitted
 curve of 1-D regression, redrawn after each evaluation so the boundary can be seen taking shape.
 
-`view_kind` and `predictor` also serve `nncli plot`, so the terminal and the PNG show the same thing.
+It draws what `nncli.training.predictor` says fits the run, as `nncli plot` does, so the terminal and the
+PNG show the same thing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import numpy as np
 from rich.console import Console
 
-from nncli.training.build import Run, class_threshold, model_inputs
+from nncli.training.build import Run
 from nncli.training.events import Evaluation, Event, StepEnd, TrainingEnd
+from nncli.training.predictor import predictor, view_kind
 from nncli.views import termviz
 
 TABLE_WIDTH = 86  # the reporter's loss table with wide numbers, plus the gap; the picture gets the rest
@@ -21,39 +22,6 @@ MAX_WIDTH = 48  # characters; the picture is width × 2·(width/2) pixels, squar
 MIN_WIDTH, MIN_HEIGHT = 24, 10  # below this the picture says too little: leave it out
 CHROME_ROWS = 8  # progress line, panel borders, the picture's legend lines
 MIN_INTERVAL_S = 0.1  # redraw at most this often (evaluations can come every step)
-
-
-def view_kind(run: Run) -> str | None:
-    """'boundary' for 2-D classification, 'curve' for 1-D regression with one target, else None."""
-    train = run.data.train
-    if train.is_sequence or train.X.ndim != 2:
-        return None
-    if train.task == "classification" and train.X.shape[1] == 2:
-        return "boundary"
-    if train.task == "regression" and train.X.shape[1] == 1 and train.y.ndim == 1:
-        return "curve"
-    return None
-
-
-def predictor(run: Run) -> Callable[[np.ndarray], np.ndarray]:
-    """raw inputs (n, d) → class labels (n,) for classification, predictions (n,) for regression.
-
-    The inputs are standardised as the training data was; the model runs in eval mode.
-    """
-    trainer, data, dtype = run.trainer, run.data, run.params.dtype
-    classify = run.data.train.task == "classification"
-    threshold = class_threshold(run.loss_name)
-
-    def predict(points: np.ndarray) -> np.ndarray:
-        points = np.asarray(points, dtype=np.float64)
-        out = trainer.predict(model_inputs(data, points, dtype))
-        if not classify:
-            return out.reshape(len(points))
-        if out.ndim == 2 and out.shape[1] > 1:
-            return np.argmax(out, axis=1)
-        return (out.reshape(len(points)) > threshold).astype(np.int64)
-
-    return predict
 
 
 def picture_size(console: Console) -> tuple[int, int] | None:

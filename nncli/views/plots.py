@@ -9,14 +9,16 @@ matches the terminal picture of the same run.
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from nncli.errors import CheckpointError, NncliError
+from nncli.errors import NncliError
+from nncli.rundir.directory import load_run
+from nncli.rundir.files import read_metrics, read_summary
+from nncli.training.predictor import predictor, view_kind
 from nncli.views import termviz
 
 INSTALL_HINT = "plotting needs matplotlib: pip install 'nncli[plot]'"
@@ -329,44 +331,7 @@ def save_attention_maps(
 # ---------------------------------------------------------------------------------------------- a run
 
 
-def load_metrics(run_dir: str | Path) -> list[dict]:
-    """The rows of a run's metrics.jsonl (a torn last line is skipped)."""
-    path = Path(run_dir) / "metrics.jsonl"
-    rows = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
-
-
-def read_summary(run_dir: str | Path) -> dict:
-    """A run's summary.json, or {} while it has none (a run still training, or killed)."""
-    path = Path(run_dir) / "summary.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    except json.JSONDecodeError:
-        return {}
-
-
-def load_run(run_dir: str | Path):
-    """The run of a run directory: trained parameters when it has them, else as initialised (None)."""
-    from nncli.rundir.directory import load_trained
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").exists():
-        raise CheckpointError(f"{run_dir}: not a run directory (no config.yaml)")
-    try:
-        return load_trained(run_dir)
-    except CheckpointError:
-        if (run_dir / "final.npz").exists() or (run_dir / "checkpoint.npz").exists():
-            raise
-        return None
-
-
-# the picture of the data each view kind of `nncli.views.liveplot.view_kind` gets: (figure function, file name)
+# the picture of the data each view kind of `nncli.training.predictor.view_kind` gets: (figure function, file name)
 DATA_VIEWS = {
     "boundary": (save_decision_boundary, "decision_boundary"),
     "curve": (save_fitted_curve, "fitted_curve"),
@@ -376,15 +341,13 @@ DATA_VIEWS = {
 def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: bool = False) -> list[Path]:
     """Every figure that applies to a run: curves.png, then decision_boundary.png or fitted_curve.png,
     weights.png and, for transformers, attention.png. Returns the paths written (default RUN_DIR/plots)."""
-    from nncli.views.liveplot import predictor, view_kind
-
     require_matplotlib()
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "plots"
     name = run_dir.name
     metric = run.trainer.metric_name if run is not None else read_summary(run_dir).get("metric", "metric")
-    rows = load_metrics(run_dir)
+    rows = read_metrics(run_dir)
     written = [save_training_curves(rows, metric, out / "curves.png", log_y=log_y, title=name)]
     if run is None:  # diverged before any parameters were saved: the curves are all there is
         return written

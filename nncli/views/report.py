@@ -14,8 +14,9 @@ import html
 import tempfile
 from pathlib import Path
 
-from nncli.errors import CheckpointError
 from nncli.fileio import atomic_write_text
+from nncli.rundir.directory import load_run
+from nncli.rundir.files import read_metrics, read_summary, require_run_directory
 from nncli.rundir.predict import evaluation_report
 from nncli.views import plots
 
@@ -92,7 +93,7 @@ def key_value_table(rows: dict) -> str:
 def confusion_section(run_dir: Path) -> str:
     """A classification run's confusion matrix on its validation (else training) set, final weights,
     with per-class precision, recall and F1; '' for regression or a run with no weights."""
-    run = plots.load_run(run_dir)
+    run = load_run(run_dir)
     if run is None or run.data.class_names is None:
         return ""
     trainer = run.trainer
@@ -161,8 +162,8 @@ def figure(path: Path) -> str:
 
 def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
     """The report's HTML for a run directory and the PNG files to inline."""
-    summary = plots.read_summary(run_dir)
-    rows = plots.load_metrics(run_dir)
+    summary = read_summary(run_dir)
+    rows = read_metrics(run_dir)
     name = summary.get("name") or run_dir.name
     config = (run_dir / "config.yaml").read_text(encoding="utf-8")
     parts = [
@@ -200,9 +201,7 @@ def build_report(
 
     Without matplotlib the report has no figures and the note says how to get them.
     """
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").exists():
-        raise CheckpointError(f"{run_dir}: not a run directory (no config.yaml)")
+    run_dir = require_run_directory(run_dir)
     output = Path(output) if output is not None else run_dir / "report.html"
     note = ""
     with tempfile.TemporaryDirectory() as tmp:
