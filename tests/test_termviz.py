@@ -261,9 +261,16 @@ def test_attach_redraws_after_evaluations_without_changing_training(tmp_path):
     )  # + the end
     np.testing.assert_array_equal(run.params.data, plain.params.data)  # eval-mode forwards change nothing
     final = termviz.decision_boundary(
-        predictor.predictor(run), run.data.train.X, run.data.train.y, width=48, height=24
+        predictor.predictor(run),
+        run.data.train.X,
+        run.data.train.y,
+        width=48,
+        height=24,
+        names=("x1", "x2"),
+        classes=(0, 1),
     )
     assert text_lines(reporter.extra) == text_lines(final)
+    assert "x1 " in text_lines(final)[-3] and "■ 0  ■ 1" in text_lines(final)[-2]
     assert np.array_equal(half_block_image(reporter.extra), half_block_image(final))
 
 
@@ -283,3 +290,20 @@ def test_without_a_validation_set_the_picture_follows_logged_steps():
     first = reporter.extra
     run.trainer.run()
     assert reporter.extra is not first and "fitted curve" in "\n".join(text_lines(reporter.extra))
+
+
+def test_the_boundary_names_its_axes_and_classes():
+    X = np.array([[0.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1])
+    picture = termviz.decision_boundary(
+        lambda P: (P[:, 0] > 0.5).astype(int),
+        X,
+        y,
+        width=8,
+        height=4,
+        names=("weight_g", "diameter_cm"),
+        classes=("apple", "orange"),
+    )
+    lines = text_lines(picture)
+    assert "weight_g" in lines[-3] and "diameter_cm" in lines[-3]  # above the legend and the border
+    assert "■ apple  ■ orange" in lines[-2]

@@ -168,7 +168,9 @@ def save_landscape(
 # ---------------------------------------------------------------------------------------------- data views
 
 
-def scatter_classes(ax, X: np.ndarray, y: np.ndarray, *, marker: str = "o", label: str = "") -> None:
+def scatter_classes(
+    ax, X: np.ndarray, y: np.ndarray, *, marker: str = "o", label: str = "", classes: tuple | None = None
+) -> None:
     for k in np.unique(y):
         pts = X[y == k]
         ax.scatter(
@@ -179,7 +181,7 @@ def scatter_classes(ax, X: np.ndarray, y: np.ndarray, *, marker: str = "o", labe
             color=rgb(int(k)),
             edgecolors="black",
             linewidths=0.3,
-            label=f"{label}class {k}",
+            label=f"{label}{classes[k]}" if classes else f"{label}class {k}",
         )
 
 
@@ -194,8 +196,11 @@ def save_decision_boundary(
     n_classes: int | None = None,
     title: str = "",
     resolution: int = 300,
+    names: tuple[str, str] = ("x₀", "x₁"),
+    classes: tuple | None = None,
 ) -> Path:
-    """The input plane coloured by `predict` (raw points (n, 2) → labels), with the data on top."""
+    """The input plane coloured by `predict` (raw points (n, 2) → labels), with the data on top; the axes
+    named after the features, the legend after the classes."""
     plt = pyplot()
     from matplotlib.colors import ListedColormap
 
@@ -217,10 +222,11 @@ def save_decision_boundary(
         interpolation="nearest",
         aspect="auto",
     )
-    scatter_classes(ax, X, y, label="train ")
+    scatter_classes(ax, X, y, label="train ", classes=classes)
     if X_val is not None and y_val is not None:
-        scatter_classes(ax, X_val, np.asarray(y_val).astype(np.int64), marker="^", label="val ")
-    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="x₀", ylabel="x₁", title=title)
+        val = np.asarray(y_val).astype(np.int64)
+        scatter_classes(ax, X_val, val, marker="^", label="val ", classes=classes)
+    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel=names[0], ylabel=names[1], title=title)
     ax.legend(fontsize=7, loc="best", framealpha=0.8)
     return save(fig, path)
 
@@ -234,8 +240,9 @@ def save_fitted_curve(
     X_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     title: str = "",
+    names: tuple[str, str] = ("x", "y"),
 ) -> Path:
-    """1-D regression: the data and the model's curve `predict` (raw x (n, 1) → (n,))."""
+    """1-D regression: the data and the model's curve `predict` (raw x (n, 1) → (n,)); axes `names`."""
     plt = pyplot()
     x = np.asarray(X, float).reshape(-1)
     lo, hi = termviz.value_range(x, 0.03)
@@ -247,7 +254,7 @@ def save_fitted_curve(
             np.reshape(X_val, -1), y_val, s=12, marker="^", color=rgb(2), alpha=0.6, label="validation"
         )
     ax.plot(grid, predict(grid[:, None]), color=rgb(1), linewidth=2, label="model")
-    ax.set(xlabel="x", ylabel="y", title=title)
+    ax.set(xlabel=names[0], ylabel=names[1], title=title)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     return save(fig, path)
@@ -356,6 +363,11 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: b
     if kind is not None:
         draw, stem = DATA_VIEWS[kind]
         extra = {"X_val": val.X, "y_val": val.y} if val is not None else {}
+        names = run.data.feature_names
+        if kind == "boundary":
+            extra.update(names=names or ("x₀", "x₁"), classes=run.data.class_names)
+        else:
+            extra.update(names=(names[0] if names else "x", train.target_name))
         title = f"{name}: {stem.replace('_', ' ')}"
         written.append(draw(predictor(run), train.X, train.y, out / f"{stem}.png", title=title, **extra))
     weights = {n: p.data for n, p in run.params.params.items() if p.decay}

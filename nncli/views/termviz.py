@@ -281,6 +281,8 @@ def decision_boundary(
     *,
     width: int = 48,
     height: int = 24,
+    names: tuple[str, str] = ("x₀", "x₁"),  # the axes' feature names
+    classes: tuple | None = None,  # the class names, for the legend
 ):
     """The input plane coloured by predicted class, the training points on top in their class colour.
 
@@ -302,8 +304,11 @@ def decision_boundary(
     image[row[inside], col[inside]] = n_classes + y[inside]
     lines = half_blocks(image, colours)
     xmin, xmax, ymin, ymax = extent
-    lines.append(Text(f"x₀ {num(xmin)} … {num(xmax)}   x₁ {num(ymin)} … {num(ymax)}", style="dim"))
-    lines.append(legend([(f"class {k}", colour(k)) for k in range(n_classes)], "■"))
+    lines.append(
+        Text(f"{names[0]} {num(xmin)} … {num(xmax)}   {names[1]} {num(ymin)} … {num(ymax)}", style="dim")
+    )
+    named = [str(classes[k]) if classes and k < len(classes) else f"class {k}" for k in range(n_classes)]
+    lines.append(legend([(name, colour(k)) for k, name in enumerate(named)], "■"))
     return panel(lines, "decision boundary")
 
 
