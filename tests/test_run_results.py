@@ -14,8 +14,11 @@ import pytest
 from typer.testing import CliRunner
 
 from nncli.cli import app
+from nncli.config.loading import load_config
 from nncli.engine import metrics
 from nncli.fileio import load_npz
+from nncli.rundir.directory import new_run, resumed_run
+from nncli.training.events import StepEnd
 
 runner = CliRunner()
 
@@ -233,3 +236,31 @@ def test_runs_lists_run_directories_newest_first(spirals, tmp_path):
     assert "first" in table and "second" in table and "accuracy" in table
     missing = invoke("runs", tmp_path / "nowhere")
     assert missing.exit_code == 2 and "no such folder" in missing.output
+
+
+def test_best_weights_survive_a_stop_and_resume(spirals, tmp_path):
+    """The checkpoint carries the best weights: a run stopped part-way and resumed keeps the same best.npz
+    (and restore_best would restore the same weights) as the run that was never stopped."""
+    config = tmp_path / "c.yaml"
+    config.write_text(SPIRALS.replace("log_every: 1}", "log_every: 1, checkpoint_every: 7}"))
+    cfg, _ = load_config(config)
+    run, directory = new_run(cfg, tmp_path / "stopped")
+    directory.start()
+    run.trainer.subscribe(directory)
+    best_step = summary(spirals)["best_step"]
+
+    def stop_after_the_best(event):
+        if isinstance(event, StepEnd) and event.step == best_step + 1:
+            run.trainer.stop_requested = "interrupted"
+
+    run.trainer.subscribe(stop_after_the_best)
+    run.trainer.run()
+    assert summary(tmp_path / "stopped")["status"] == "interrupted"
+    reference = load_npz(spirals / "best.npz")
+    back, _ = resumed_run(tmp_path / "stopped")  # the best weights come back from the checkpoint
+    assert back.trainer.state.best_step == best_step
+    assert all(np.array_equal(back.trainer.best[k], reference[k]) for k in reference)
+    resumed = invoke("train", "--resume", tmp_path / "stopped", "--json")
+    assert resumed.exit_code == 0 and json.loads(resumed.output)["best_step"] == best_step
+    again = load_npz(tmp_path / "stopped" / "best.npz")
+    assert all(np.array_equal(again[k], reference[k]) for k in reference)
