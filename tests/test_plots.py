@@ -181,3 +181,25 @@ def test_transformer_runs_get_attention_maps(tmp_path):
     assert [p.name for p in paths] == ["curves.png", "weights.png", "attention.png"]
     width, height = png_size(paths[-1])
     assert height > 0.6 * width  # two layers of two heads: a square-ish grid of panels
+
+
+def test_the_boundary_and_curve_pngs_name_their_axes_and_classes(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: figures.append(fig) or path)
+    X, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1])
+    plots.save_decision_boundary(
+        lambda P: (P[:, 0] > 0.5).astype(int),
+        X,
+        y,
+        tmp_path / "b.png",
+        resolution=8,
+        names=("weight_g", "diameter_cm"),
+        classes=("apple", "orange"),
+    )
+    plots.save_fitted_curve(lambda x: x[:, 0], X[:, :1], y, tmp_path / "c.png", names=("dose", "response"))
+    boundary, curve = (fig.axes[0] for fig in figures)
+    assert (boundary.get_xlabel(), boundary.get_ylabel()) == ("weight_g", "diameter_cm")
+    assert [t.get_text() for t in boundary.get_legend().get_texts()] == ["train apple", "train orange"]
+    assert (curve.get_xlabel(), curve.get_ylabel()) == ("dose", "response")
+    for fig in figures:
+        plots.pyplot().close(fig)

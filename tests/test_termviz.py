@@ -267,10 +267,9 @@ def test_attach_redraws_after_evaluations_without_changing_training(tmp_path):
         width=48,
         height=24,
         names=("x1", "x2"),
-        classes=(0, 1),
     )
     assert text_lines(reporter.extra) == text_lines(final)
-    assert "x1 " in text_lines(final)[-3] and "■ 0  ■ 1" in text_lines(final)[-2]
+    assert "x1 " in text_lines(final)[-3] and "■ class 0  ■ class 1" in text_lines(final)[-2]
     assert np.array_equal(half_block_image(reporter.extra), half_block_image(final))
 
 

@@ -46,7 +46,7 @@ class LivePlot:
         self.reporter, self.size = reporter, size
         self.draw = termviz.decision_boundary if kind == "boundary" else termviz.fitted_curve
         names = run.data.feature_names
-        self.labels = {"names": names[:2], "classes": run.data.class_names} if len(names) == 2 else {}
+        self.labels = {"names": names[:2], "classes": run.data.train.classes} if len(names) == 2 else {}
         self.predict = predictor(run)
         train = run.data.train
         self.X, self.y = train.X, train.y

@@ -365,7 +365,7 @@ def plot_run(run_dir: str | Path, out_dir: str | Path | None = None, *, log_y: b
         extra = {"X_val": val.X, "y_val": val.y} if val is not None else {}
         names = run.data.feature_names
         if kind == "boundary":
-            extra.update(names=names or ("x₀", "x₁"), classes=run.data.class_names)
+            extra.update(names=names or ("x₀", "x₁"), classes=run.data.train.classes)
         else:
             extra.update(names=(names[0] if names else "x", train.target_name))
         title = f"{name}: {stem.replace('_', ' ')}"
