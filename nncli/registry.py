@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from nncli.errors import UnknownNameError, did_you_mean  # noqa: F401  (did_you_mean: re-exported)
+from nncli.errors import UnknownNameError
 
 T = TypeVar("T")
 

@@ -391,3 +391,28 @@ def test_landscape_from_the_cli(tmp_path, wide_console):
     from nncli.views.plots import has_matplotlib
 
     assert (out / "landscape.png").exists() == has_matplotlib()
+
+
+def test_each_optimizer_shows_the_arguments_it_ran_with_and_where_they_came_from(tmp_path, wide_console):
+    raw = {**SMALL, "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.9}}  # the config's own: momentum
+    out = tmp_path / "cmp"
+    args = ["--optimizers", "sgd,momentum,adam", "--lr", "adam=0.02", "--steps", "10", "--out", out]
+    result = invoke(write_config(tmp_path, raw), *args)
+    assert result.exit_code == 0, result.output
+    sources = json.loads((out / "results.json").read_text())["optimizer_sources"]
+    assert sources == {"sgd": "preset", "momentum": "the config", "adam": "preset, lr from --lr"}
+    lines = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") == 4}
+    assert "sgd(lr=0.1)" in lines["sgd"] and "preset" in lines["sgd"]
+    assert "sgd(lr=0.5, momentum=0.9)" in lines["momentum"] and "the config" in lines["momentum"]
+    assert "adam(lr=0.02)" in lines["adam"] and "lr from --lr" in lines["adam"]
+    assert "3 optimizers on small: loss over the training set" in result.output
+
+
+def test_a_landscape_footnote_speaks_of_the_surface_not_a_training_set(tmp_path, wide_console):
+    result = invoke(
+        "--landscape", "rosenbrock", "--steps", "20", "--optimizers", "sgd", "--out", tmp_path / "l"
+    )
+    assert result.exit_code == 0, result.output
+    assert "final loss: the surface's value at the last step" in result.output
+    assert "whole training set" not in result.output and "lr suited to the surface" in result.output
+    assert "1 optimizer on rosenbrock: loss" in result.output

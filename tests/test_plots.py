@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from nncli.cli import app
 from nncli.errors import NncliError
-from nncli.views import plots, termviz
+from nncli.views import plots, runplots, termviz
 
 pytest.importorskip("matplotlib", reason="the figures need the plot extra (matplotlib)")
 
@@ -135,14 +135,14 @@ def test_decision_boundary_png_is_coloured_by_the_predictor(tmp_path):
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("xor", ["curves.png", "decision_boundary.png", "weights.png"]),  # mlp, 2-D classification
+        ("xor", ["curves.png", "decision_boundary.png", "neurons.png", "weights.png"]),  # mlp, 2-D
         ("sine", ["curves.png", "fitted_curve.png", "weights.png"]),  # 1-D regression
         ("neuron", ["curves.png", "decision_boundary.png", "weights.png"]),  # the neuron model kind
-        ("l1", ["curves.png", "weights.png"]),  # 8 features: no plane
+        ("l1", ["curves.png", "regularization.png", "weights.png"]),  # 8 features: no plane; L1
     ],
 )
 def test_plot_run_writes_the_figures_that_apply(runs, tmp_path, name, expected):
-    paths = plots.plot_run(runs[name], tmp_path / "out")
+    paths = runplots.plot_run(runs[name], tmp_path / "out")
     assert [p.name for p in paths] == expected
     for p in paths:
         assert p.parent == tmp_path / "out"
@@ -152,7 +152,7 @@ def test_plot_run_writes_the_figures_that_apply(runs, tmp_path, name, expected):
 def test_plot_command_writes_into_the_run_directory(runs):
     result = runner.invoke(app, ["plot", str(runs["xor"]), "--log-y"])
     assert result.exit_code == 0, result.output
-    assert result.output.count("wrote") == 3
+    assert result.output.count("wrote") == 4
     assert (runs["xor"] / "plots" / "decision_boundary.png").exists()
 
 
@@ -166,7 +166,7 @@ def test_a_run_that_diverged_before_saving_parameters_still_gets_its_curves(tmp_
         tmp_path / "run", "sine", "optimizer.lr=1e6", "optimizer.name=sgd", "training.log_every=1"
     )
     assert not (directory / "final.npz").exists()
-    assert [p.name for p in plots.plot_run(directory)] == ["curves.png"]
+    assert [p.name for p in runplots.plot_run(directory)] == ["curves.png"]
 
 
 def test_transformer_runs_get_attention_maps(tmp_path):
@@ -177,7 +177,7 @@ def test_transformer_runs_get_attention_maps(tmp_path):
         "model={kind: transformer, d_model: 16, n_heads: 2, n_layers: 2}",
         "training.epochs=1",
     )
-    paths = plots.plot_run(tmp_path / "run")
+    paths = runplots.plot_run(tmp_path / "run")
     assert [p.name for p in paths] == ["curves.png", "weights.png", "attention.png"]
     width, height = png_size(paths[-1])
     assert height > 0.6 * width  # two layers of two heads: a square-ish grid of panels

@@ -64,7 +64,7 @@ def test_report_holds_the_runs_numbers_config_and_metrics(run_dir, html_report):
 def test_report_is_self_contained(html_report):
     text = html_report.read_text(encoding="utf-8")
     sources = images(text)
-    assert len(sources) == 3  # curves, decision boundary, weights
+    assert len(sources) == 4  # curves, decision boundary, what each neuron draws, weights
     for src in sources:
         prefix = "data:image/png;base64,"
         assert src.startswith(prefix)
@@ -118,7 +118,7 @@ def body_marks(dom: str) -> dict[str, int]:
 )
 def test_report_renders_in_headless_chromium_with_every_image_and_no_errors(html_report, tmp_path):
     dom = chromium("--virtual-time-budget=3000", "--dump-dom", html_report.as_uri(), cwd=tmp_path).stdout
-    assert body_marks(dom) == {"images": 3, "images-loaded": 3, "errors": 0}
+    assert body_marks(dom) == {"images": 4, "images-loaded": 4, "errors": 0}
 
     shot = tmp_path / "report.png"
     chromium(f"--screenshot={shot}", "--window-size=1200,2000", html_report.as_uri(), cwd=tmp_path)
@@ -141,7 +141,7 @@ def test_the_browser_check_sees_broken_images_and_script_errors(html_report, tmp
     marks = body_marks(
         chromium("--virtual-time-budget=3000", "--dump-dom", broken.as_uri(), cwd=tmp_path).stdout
     )
-    assert marks["images"] == 5 and marks["images-loaded"] == 3 and marks["errors"] >= 2
+    assert marks["images"] == 6 and marks["images-loaded"] == 4 and marks["errors"] >= 2
 
 
 def test_report_shows_the_confusion_matrix_of_a_classifier(run_dir):

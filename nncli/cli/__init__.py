@@ -11,12 +11,14 @@ from nncli.cli import (
     compare,
     config,
     datasets,
+    explain,
     export,
     gradcheck,
     listing,
     plot,
     report,
     runs,
+    sweep,
     train,
 )
 from nncli.cli.common import app
@@ -36,9 +38,11 @@ app.command()(gradcheck.gradcheck)
 app.add_typer(config_app, name="config")
 app.add_typer(datasets_app, name="datasets")
 app.command("compare-optimizers")(compare.compare_optimizers)
+app.command("sweep")(sweep.sweep)
 app.command("plot")(plot.plot)
 app.command("report")(report.report)
 app.command("attention")(attention.attention)
 app.command("export")(export.export)
+app.command("explain")(explain.explain)
 
 __all__ = ["app"]

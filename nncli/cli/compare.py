@@ -1,8 +1,8 @@
 """`nncli compare-optimizers`: one problem, one set of initial weights, several optimizers, ranked.
 
-A thin layer over `nncli.compare.plan` (plans and runs) and `nncli.compare.results` (ranking and files): it reads
-the options, shows the runs live, prints the ranked table and the loss curves (or the landscape), and
-writes the results directory.
+A thin layer over `nncli.compare.plan` (plans and runs) and `nncli.compare.results` (ranking and
+files): it reads the options, shows the runs live, prints the ranked table and the loss curves (or
+the landscape), and writes the results directory and its pictures.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ from nncli.cli.common import JsonOption, SetOption, console, user_errors
 from nncli.compare import plan as cmp
 from nncli.compare.executors import make_executor
 from nncli.compare.results import Comparison, Entry, RunResult, Stat, clear_results, summarize, write_results
+from nncli.config.loading import apply_overrides, load_config, validate
+from nncli.config.sweep import validate_optimizer
 from nncli.errors import NncliError
+from nncli.rundir.directory import default_run_dir, prepare_new
+from nncli.views import plots, termviz
 from nncli.views.reporter import fmt
 
 
@@ -65,8 +69,6 @@ def compare_optimizers(
     json_: JsonOption = False,
 ) -> None:
     """Train one model under several optimizers from the same initial weights and batches, and rank them."""
-    from nncli.rundir.directory import default_run_dir, prepare_new
-
     labels = [name.strip() for name in optimizers.split(",") if name.strip()]
     lrs = cmp.parse_lrs(lr, labels)
     if landscape is not None:
@@ -88,7 +90,7 @@ def compare_optimizers(
     with board:
         results = cmp.run_plan(plan, make_executor(jobs), on_row=board.row, on_result=board.done)
     comparison = summarize(plan, results, target_loss)
-    written = write_results(comparison, directory, log_y=log_y)
+    written = write_results(comparison, directory) + _write_pictures(comparison, directory, log_y)
     if json_:
         console.print_json(json.dumps({**comparison.to_dict(), "run_dir": str(directory)}))
         return
@@ -96,9 +98,30 @@ def compare_optimizers(
     console.print(f"results in {directory}: {', '.join(p.name for p in written)}", highlight=False)
 
 
-def _base_config(path: Path | None, overrides: list[str]):
-    from nncli.config.loading import apply_overrides, load_config, validate
+def _write_pictures(comparison: Comparison, directory: Path, log_y: bool) -> list[Path]:
+    """curves.png (and landscape.png) when matplotlib is installed."""
+    if not plots.has_matplotlib():
+        return []
+    written = [
+        plots.save_loss_curves(
+            comparison.curves(), directory / "curves.png", log_y=log_y, title=chart_title(comparison)
+        )
+    ]
+    if comparison.plan.problem["kind"] == "landscape":
+        grid, extent = comparison.landscape
+        written.append(
+            plots.save_landscape(
+                grid,
+                extent,
+                comparison.paths(),
+                directory / "landscape.png",
+                title=chart_title(comparison, False),
+            )
+        )
+    return written
 
+
+def _base_config(path: Path | None, overrides: list[str]):
     if path is not None:
         return load_config(path, overrides)[0]
     return validate(apply_overrides(cmp.DEFAULT_CONFIG, overrides), "default problem")
@@ -116,13 +139,13 @@ def _headline(plan: cmp.Plan, jobs: int) -> str:
 
 
 def _print_report(comparison: Comparison, log_y: bool) -> None:
-    from nncli.views import termviz
-
     console.print(ranked_table(comparison))
     width = max(40, min(80, console.width - 16))
     problem = comparison.plan.problem
-    title = f"{problem['name']}: loss" + (" over the training set" if problem["kind"] == "training" else "")
-    console.print(termviz.line_chart(comparison.curves(), width=width, log_y=log_y, title=title))
+    console.print(arguments_table(comparison))
+    console.print(
+        termviz.line_chart(comparison.curves(), width=width, log_y=log_y, title=chart_title(comparison))
+    )
     if problem["kind"] == "landscape":
         grid, extent = comparison.landscape
         console.print(termviz.contour_map(grid, extent, comparison.paths(), width=width))
@@ -157,6 +180,36 @@ def ranked_cells(entry: Entry, rank: int, metric: str | None) -> list[str]:
     ]
 
 
+def chart_title(comparison: Comparison, loss: bool = True) -> str:
+    """'5 optimizers on spirals: loss over the training set' (what is compared, not only the config)."""
+    problem, n = comparison.plan.problem, len(comparison.plan.labels)
+    what = f"{n} optimizer{'s' if n != 1 else ''} on {problem['name']}"
+    if not loss:
+        return what
+    return what + (": loss over the training set" if problem["kind"] == "training" else ": loss")
+
+
+def arguments_table(comparison: Comparison) -> Table:
+    """Each optimizer's arguments as it ran (at the chosen lr; the others at their defaults) and where
+    they came from."""
+
+    table = Table(title="optimizer arguments", header_style="bold")
+    for name in ("optimizer", "arguments", "from"):
+        table.add_column(name)
+    for entry in comparison.ranking:
+        opt = entry.optimizer
+        defaults = validate_optimizer({"name": opt["name"], "lr": opt["lr"]}, entry.label)
+        args = (
+            ", ".join(
+                [f"{opt['name']}(lr={opt['lr']:.3g}"]
+                + [f"{k}={v}" for k, v in opt.items() if k not in ("name", "lr") and v != defaults.get(k)]
+            )
+            + ")"
+        )
+        table.add_row(entry.label, args, comparison.plan.sources.get(entry.label, ""))
+    return table
+
+
 def ranked_table(comparison: Comparison) -> Table:
     metric = comparison.plan.metric
     columns = ["#", "optimizer", "lr", "final loss", *([f"best val {metric}"] if metric else [])]
@@ -168,7 +221,12 @@ def ranked_table(comparison: Comparison) -> Table:
         )
     for rank, entry in enumerate(comparison.ranking, 1):
         table.add_row(*ranked_cells(entry, rank, metric))
-    notes = ["final loss: over the whole training set"]
+    landscape = comparison.plan.problem["kind"] == "landscape"
+    notes = [
+        "final loss: the surface's value at the last step"
+        if landscape
+        else "final loss: over the whole training set"
+    ]
     if comparison.target_loss is not None:
         notes.append(f"target: loss ≤ {fmt(comparison.target_loss, '.4g')}")
     if len(comparison.plan.seeds) > 1:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from nncli.cli.common import RunDirArg, console, user_errors
-from nncli.views.plots import plot_run
+from nncli.views.runplots import plot_run
 
 LogYOption = Annotated[bool, typer.Option("--log-y", help="Draw losses on a log scale.")]
 

@@ -8,7 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from nncli.config.loading import validate
+from nncli.engine.parameters import Parameter, ParameterBuffer
 from nncli.registry import Registry
+from nncli.training.build import build_run
 
 
 class Rosenbrock:
@@ -17,8 +20,6 @@ class Rosenbrock:
     names = ("x", "y")
 
     def __init__(self, a: float = 1.0, b: float = 100.0) -> None:
-        from nncli.engine.parameters import Parameter, ParameterBuffer
-
         self.a, self.b = a, b
         self.params = ParameterBuffer([("xy", Parameter(np.zeros(2)))])
 
@@ -42,9 +43,6 @@ class NeuronSurface:
     names = ("weight", "bias")
 
     def __init__(self, seed: int) -> None:
-        from nncli.config.loading import validate
-        from nncli.training.build import build_run
-
         raw = {
             "seed": seed,
             "data": {

@@ -1,12 +1,13 @@
 """Compare optimizers, planning and running: one model, one dataset, one set of initial weights, several
 optimizers. How the runs are ranked and written to files is in nncli.compare.results.
 
-A comparison is a list of independent runs. Each run is a small frozen spec (a resolved config as a
-plain dict, a label and a seed); `spec.run()` trains it and returns a `RunResult`. Two specs that differ
-only in `optimizer` build identical initial parameters and see identical batches in identical order,
-because the data, the initialisation and the shuffling depend only on `config.seed` (see nncli.training.build).
-An `Executor` maps runs to results in input order, in this process or in worker processes; the results
-do not depend on which.
+A comparison is a sweep over `optimizer` (nncli.compare.sweep): each label's section at each learning
+rate, × seeds. Each run is a small frozen spec (a label, a seed, an lr and its sweep `Trial`, whose
+config is resolved); `spec.run()` trains it with the sweep's `run_trial` and returns a `RunResult`. Two
+specs that differ only in `optimizer` build identical initial parameters and see identical batches in
+identical order, because the data, the initialisation and the shuffling depend only on `config.seed`
+(see nncli.training.build). An `Executor` maps runs to results in input order, in this process or in
+worker processes; the results do not depend on which.
 
     from nncli.compare.plan import DEFAULT_CONFIG, compare
     from nncli.config.loading import validate
@@ -25,18 +26,24 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nncli.compare.executors import Executor, SerialExecutor, make_executor
 from nncli.compare.landscapes import LANDSCAPES
-from nncli.compare.results import Comparison, RunResult, summarize
-from nncli.config.schema import OptimizerConfig, RunConfig
-from nncli.errors import ConfigError, NncliError
-from nncli.registry import Registry, did_you_mean
+from nncli.compare.records import Plan, RunResult
+from nncli.compare.results import Comparison, summarize
+from nncli.compare.sweep import Trial, plan_sweep
+from nncli.compare.trial import run_trial
+from nncli.config.loading import validate
+from nncli.config.schema import RunConfig
+from nncli.config.sweep import SweepSpec, validate_optimizer
+from nncli.engine.optimizers import OPTIMIZERS
+from nncli.errors import NncliError, did_you_mean
+from nncli.registry import Registry
+from nncli.training.build import build_run
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adagrad", "adam")
 CURVE_POINTS = 100  # logged rows per training curve
@@ -75,22 +82,6 @@ def preset_label(section: dict) -> str:
     return section["name"]
 
 
-class _OptimizerOnly(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    optimizer: OptimizerConfig
-
-
-def validate_optimizer(section: dict, source: str) -> dict:
-    """The section with every default filled in, or a ConfigError saying `source: optimizer.lr: ...`."""
-    from nncli.config.loading import format_validation_error
-
-    raw = {"optimizer": section}
-    try:
-        return _OptimizerOnly.model_validate(raw).optimizer.model_dump(mode="json")
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source, {}, raw)) from None
-
-
 def optimizer_sections(
     labels: Sequence[str], lrs: dict[str, float], own: dict | None = None
 ) -> dict[str, dict]:
@@ -103,6 +94,22 @@ def optimizer_sections(
             section["lr"] = lrs[label]
         sections[label] = validate_optimizer(section, label)
     return sections
+
+
+def section_sources(
+    labels: Sequence[str], lrs: dict[str, float], own: dict | None = None, surface_lrs: Sequence[str] = ()
+) -> dict[str, str]:
+    """Where each label's arguments come from, as optimizer_sections chose them: the config's own
+    optimizer or the preset, and the lr from --lr or from the landscape's own learning rates."""
+    sources = {}
+    for label in labels:
+        origin = "the config" if own is not None and preset_label(own) == label else "preset"
+        if label in lrs:
+            origin += ", lr from --lr"
+        elif label in surface_lrs:
+            origin += ", lr suited to the surface"
+        sources[label] = origin
+    return sources
 
 
 def check_labels(labels: Sequence[str]) -> list[str]:
@@ -152,43 +159,26 @@ RowListener = Callable[[dict], None]
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Train `config` (a resolved RunConfig as a plain dict) and log the full-training-set loss."""
+    """One optimizer's sweep trial (its resolved config as a plain dict), run by the sweep's trial
+    function with the whole-training-set loss logged."""
 
     label: str
     seed: int
     lr: float
-    config: dict
+    trial: Trial
+
+    @property
+    def config(self) -> dict:
+        return self.trial.config
 
     def run(self, on_row: RowListener | None = None) -> RunResult:
-        from nncli.config.loading import validate
-        from nncli.training.build import build_run
-        from nncli.training.events import StepEnd
-
-        trainer = build_run(validate(self.config, self.label)).trainer
-        rows = [_row(trainer, 0, 0.0)]
-        eval_s = 0.0  # time spent on the whole-training-set loss, left out of the run's times
-
-        def log(event) -> None:
-            nonlocal eval_s
-            if isinstance(event, StepEnd):
-                start = time.perf_counter()
-                time_s = event.time_s - eval_s
-                rows.append(_row(trainer, event.step, time_s, event.val_loss, event.val_metric))
-                eval_s += time.perf_counter() - start
-                if on_row is not None:
-                    on_row(rows[-1])
-
-        trainer.subscribe(log)
-        state = trainer.run()
-        wall = state.elapsed_s - eval_s
-        return RunResult(self.label, self.seed, self.lr, trainer.status, state.step, wall, rows)
-
-
-def _row(trainer, step: int, time_s: float, val_loss=None, val_metric=None) -> dict:
-    if step == 0 and trainer.X_val is not None:
-        val_loss, val_metric = trainer.evaluate()
-    loss, _ = trainer.evaluate(trainer.X, trainer.y)  # eval mode: no dropout draw, no running-stat update
-    return {"step": step, "loss": loss, "val_loss": val_loss, "val_metric": val_metric, "time_s": time_s}
+        result = run_trial(self.trial, on_row)
+        if result.status == "failed":
+            raise NncliError(f"{self.label}: {result.message}")
+        steps = result.summary["steps"]
+        return RunResult(
+            self.label, self.seed, self.lr, result.status, steps, result.train_time_s, result.curve
+        )
 
 
 @dataclass(frozen=True)
@@ -203,8 +193,6 @@ class LandscapeSpec:
     steps: int
 
     def run(self, on_row: RowListener | None = None) -> RunResult:
-        from nncli.engine.optimizers import OPTIMIZERS
-
         problem = LANDSCAPES.get(self.problem)
         surface = problem.surface(self.seed)
         params = surface.params
@@ -245,19 +233,6 @@ def _call(fn: Callable[[], RunResult]) -> RunResult:
 # ---------------------------------------------------------------------------------------------- plans
 
 
-@dataclass
-class Plan:
-    """The runs of a comparison and what the report needs to know about them."""
-
-    specs: list[Spec]
-    labels: list[str]
-    seeds: list[int]
-    sections: dict[str, dict]  # label → optimizer section (lr: the base of a grid)
-    grid: bool
-    metric: str | None
-    problem: dict  # described in results.json
-
-
 def plan_training(
     config: RunConfig,
     optimizers: Sequence[str] = DEFAULT_OPTIMIZERS,
@@ -267,25 +242,31 @@ def plan_training(
     steps: int | None = None,
     grid: bool = False,
 ) -> Plan:
-    """One TrainSpec per optimizer × learning rate × seed, built from `config` with only `optimizer`
-    and `seed` changed. Builds the base run once here, so a config that cannot train fails before any
+    """A sweep over `optimizer` (each label's section at each learning rate) × seeds of `config`, as one
+    TrainSpec per trial. Builds the base run once here, so a config that cannot train fails before any
     worker starts."""
-    from nncli.config.loading import validate
-    from nncli.training.build import build_run
-
-    sections = optimizer_sections(optimizers, lrs or {}, config.optimizer.model_dump(mode="json"))
+    own = config.optimizer.model_dump(mode="json")
+    sections = optimizer_sections(optimizers, lrs or {}, own)
+    sources = section_sources(list(sections), lrs or {}, own)
     raw = config.model_dump(mode="json")
     if steps is not None:
         raw["training"].update(steps=steps, epochs=None)
     trainer = build_run(validate(raw, "config")).trainer
     raw["training"]["log_every"] = max(1, trainer.settings.total_steps // CURVE_POINTS)
     seed_list = [config.seed + k for k in range(seeds)]
+    runs = [
+        (label, lr)
+        for label, section in sections.items()
+        for lr in (lr_grid(section["lr"]) if grid else [section["lr"]])
+    ]
+    optimizers = [{**sections[label], "lr": lr} for label, lr in runs]
+    sweep = plan_sweep(raw, SweepSpec(grid={"optimizer": optimizers}, seeds=seeds), "compare-optimizers")
     specs: list[Spec] = []
-    for label, section in sections.items():
-        for lr in lr_grid(section["lr"]) if grid else [section["lr"]]:
-            for seed in seed_list:
-                resolved = validate({**raw, "seed": seed, "optimizer": {**section, "lr": lr}}, label)
-                specs.append(TrainSpec(label, seed, lr, resolved.model_dump(mode="json")))
+    for trial in sweep.trials:
+        label, lr = runs[trial.index // seeds]
+        resolved = validate(trial.config, label).model_dump(mode="json")
+        seed = seed_list[trial.index % seeds]
+        specs.append(TrainSpec(label, seed, lr, replace(trial, config=resolved, train_set_curve=True)))
     data = config.data
     problem = {
         "kind": "training",
@@ -296,7 +277,7 @@ def plan_training(
         "batch_size": trainer.settings.batch_size,
         "config": {k: v for k, v in raw.items() if k != "optimizer"},  # each entry has its own
     }
-    return Plan(specs, list(sections), seed_list, sections, grid, trainer.metric_name, problem)
+    return Plan(specs, list(sections), seed_list, sections, grid, trainer.metric_name, problem, sources)
 
 
 def plan_landscape(
@@ -311,6 +292,7 @@ def plan_landscape(
     """One LandscapeSpec per optimizer (× learning rate); the problem's own learning rates by default."""
     problem = LANDSCAPES.get(name)
     labels = check_labels(optimizers)
+    sources = section_sources(labels, lrs or {}, surface_lrs=list(problem.lrs))
     lrs = {**{k: v for k, v in problem.lrs.items() if k in labels}, **(lrs or {})}
     sections = optimizer_sections(labels, lrs)
     steps = steps or problem.steps
@@ -329,7 +311,7 @@ def plan_landscape(
         "extent": list(problem.extent),
         "parameters": list(names),
     }
-    return Plan(specs, labels, [seed], sections, grid, None, described)
+    return Plan(specs, labels, [seed], sections, grid, None, described, sources)
 
 
 def run_plan(

@@ -3,8 +3,8 @@ ranked, and what results.json and curves.csv hold.
 
 `summarize(plan, results)` picks each optimizer's learning rate (the best `grid_score` when the plan
 tried a grid), averages its runs over seeds into `Stat`s and sorts the entries by mean final loss,
-diverged last. `write_results` writes the `Comparison` as results.json (`Comparison.to_dict`),
-curves.csv (`Comparison.curves_csv`) and, with matplotlib, the pictures.
+diverged last. `write_results` writes the `Comparison` as results.json (`Comparison.to_dict`) and
+curves.csv (`Comparison.curves_csv`); the CLI draws the pictures from the `Comparison`.
 """
 
 from __future__ import annotations
@@ -17,63 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nncli.compare.landscapes import loss_grid
-
-if TYPE_CHECKING:
-    from nncli.compare.plan import Plan
+from nncli.compare.records import Plan, RunResult, finite
+from nncli.fileio import atomic_write_text
 
 RESULT_FILES = ("results.json", "curves.csv", "curves.png", "landscape.png")
-
-# ---------------------------------------------------------------------------------------------- one run
-
-
-@dataclass
-class RunResult:
-    """What one run gives back: its logged rows and the numbers the ranking needs."""
-
-    label: str
-    seed: int
-    lr: float
-    status: str  # completed, early_stopped or diverged
-    steps: int
-    wall_time_s: float
-    rows: list[dict]  # step, loss, then val_loss/val_metric or the landscape's coordinates, time_s
-    final_loss: float | None = None  # None when diverged
-    final_val_loss: float | None = None
-    best_val_metric: float | None = None  # the highest val metric logged, as `nncli train` reports it
-    val_metric_at_best_loss: float | None = None  # the val metric of the row with the lowest val_loss
-
-    def __post_init__(self) -> None:
-        last = self.rows[-1] if self.rows else {}
-        if self.status != "diverged":
-            self.final_loss = _finite(last.get("loss"))
-        self.final_val_loss = _finite(last.get("val_loss"))
-        metrics = [m for r in self.rows if (m := _finite(r.get("val_metric"))) is not None]
-        self.best_val_metric = max(metrics) if metrics else None
-        scored = [r for r in self.rows if _finite(r.get("val_loss")) is not None]
-        if scored:
-            self.val_metric_at_best_loss = _finite(min(scored, key=lambda r: r["val_loss"]).get("val_metric"))
-
-    @property
-    def steps_per_s(self) -> float | None:
-        return self.steps / self.wall_time_s if self.wall_time_s > 0 else None
-
-    def steps_to(self, target: float | None) -> int | None:
-        """The first logged step whose loss is at most `target`, or None."""
-        if target is None:
-            return None
-        return next(
-            (r["step"] for r in self.rows if _finite(r["loss"]) is not None and r["loss"] <= target), None
-        )
-
-
-def _finite(value: Any) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
-
 
 # ---------------------------------------------------------------------------------------------- ranking
 
@@ -186,6 +137,7 @@ class Comparison:
             "metric": self.plan.metric,
             "target_loss": self.target_loss,
             "lr_grid": self.plan.grid,
+            "optimizer_sources": self.plan.sources,
             "ranking": [e.to_dict(i + 1) for i, e in enumerate(self.ranking)],
         }
 
@@ -243,7 +195,7 @@ def summarize(plan: Plan, results: Sequence[RunResult], target_loss: float | Non
                 by_lr.setdefault(r.lr, []).append(r)
         scores = {lr: grid_score(runs) for lr, runs in by_lr.items()}
         best = min(by_lr, key=lambda lr: scores[lr])  # first of equals: the smaller lr
-        grid = [{"lr": lr, "score": _finite(s)} for lr, s in scores.items()] if plan.grid else []
+        grid = [{"lr": lr, "score": finite(s)} for lr, s in scores.items()] if plan.grid else []
         entries.append(Entry(label, best, {**plan.sections[label], "lr": best}, by_lr[best], None, grid))
     if target_loss is None:
         finals = [e.final_loss.mean for e in entries if e.final_loss.mean is not None]
@@ -262,21 +214,10 @@ def clear_results(directory: Path) -> None:
         (directory / name).unlink(missing_ok=True)
 
 
-def write_results(comparison: Comparison, directory: Path, *, log_y: bool = True) -> list[Path]:
-    """results.json and curves.csv (atomic writes), and the pictures when matplotlib is installed."""
-    from nncli.fileio import atomic_write_text
-    from nncli.views import plots
-
+def write_results(comparison: Comparison, directory: Path) -> list[Path]:
+    """results.json and curves.csv (atomic writes); the pictures are drawn by nncli.views.plots."""
     directory.mkdir(parents=True, exist_ok=True)
     written = [directory / "results.json", directory / "curves.csv"]
     atomic_write_text(written[0], json.dumps(comparison.to_dict(), indent=2) + "\n")
     atomic_write_text(written[1], comparison.curves_csv())
-    if plots.has_matplotlib():
-        name = comparison.plan.problem["name"]
-        path = directory / "curves.png"
-        written.append(plots.save_loss_curves(comparison.curves(), path, log_y=log_y, title=f"{name}: loss"))
-        if comparison.plan.problem["kind"] == "landscape":
-            grid, extent = comparison.landscape
-            path = directory / "landscape.png"
-            written.append(plots.save_landscape(grid, extent, comparison.paths(), path, title=name))
     return written

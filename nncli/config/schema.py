@@ -27,7 +27,9 @@ from pydantic import (
     model_validator,
 )
 
+from nncli.config.values import read_values
 from nncli.datasets import DATASETS
+from nncli.datasets.labels import TASK_CHOICES
 from nncli.engine.activations import ACTIVATIONS
 from nncli.engine.layers import INITS
 from nncli.engine.models import NORMS
@@ -36,6 +38,7 @@ from nncli.engine.transformer import POOLINGS, POSITIONAL_KINDS
 
 # Name lists come from the engine, so the config accepts exactly what the builders know.
 ActivationName = Literal[tuple(ACTIVATIONS.names())]  # type: ignore[valid-type]
+TaskChoice = Literal[TASK_CHOICES]  # type: ignore[valid-type]
 InitName = Literal[INITS]  # type: ignore[valid-type]
 NormName = Literal[tuple(NORMS)]  # type: ignore[valid-type]
 L1Mode = Literal[L1_MODES]  # type: ignore[valid-type]
@@ -66,10 +69,7 @@ class FileData(DataCommon):
 
     path: Path = Field(description="A .csv or .npz file, relative to the config file.")
     target: str | None = Field(None, description="Target column of a CSV file (default: 'y', else the last).")
-    task: Literal["auto", "classification", "regression"] = Field(
-        "auto",
-        description="auto: text labels, or at most 20 distinct integers, are classes; else regression.",
-    )
+    task: TaskChoice = Field("auto", description="auto: text, or ≤ 20 distinct integers, are classes.")
     features: list[str] | None = Field(
         None, description="A CSV's input columns, in order (default: every column but the target and drop)."
     )
@@ -135,7 +135,22 @@ DataConfig = _data_union()
 # --------------------------------------------------------------------------------------------- model
 
 
-class NeuronConfig(Strict):
+class ModelCommon(Strict):
+    init_values: dict[str, Any] | None = Field(
+        None,
+        description="Parameters set by hand, by dotted name: {layers.0.weight: [[0.5, -1]], "
+        'layers.0.bias: ["1/10"]}; fractions as strings. The rest keep their initialisation.',
+    )
+
+    @field_validator("init_values")
+    @classmethod
+    def _read_values(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return {str(name): read_values(v, str(name)) for name, v in value.items()}
+
+
+class NeuronConfig(ModelCommon):
     """The notes' single neuron N(x) = f(Wx + b)."""
 
     kind: Literal["neuron"] = "neuron"
@@ -145,7 +160,7 @@ class NeuronConfig(Strict):
     init: InitName = Field("default", description="Weight initialisation.")
 
 
-class MLPConfig(Strict):
+class MLPConfig(ModelCommon):
     """A multi-layer perceptron: Linear → [norm] → activation → [dropout] per hidden layer."""
 
     kind: Literal["mlp"] = "mlp"
@@ -159,7 +174,7 @@ class MLPConfig(Strict):
     init: InitName = Field("default", description="Weight initialisation.")
 
 
-class TransformerConfig(Strict):
+class TransformerConfig(ModelCommon):
     """A stack of transformer blocks over sequences (token or real-valued)."""
 
     kind: Literal["transformer"] = "transformer"
@@ -343,9 +358,7 @@ class TrainingConfig(Strict):
     checkpoint_every: PositiveInt | None = Field(
         None, description="Steps between checkpoints (default: at the end)."
     )
-    restore_best: bool = Field(
-        False, description="Early stopping ends on the weights of the lowest val_loss (as Keras)."
-    )
+    restore_best: bool = Field(False, description="Early stopping ends on the lowest val_loss's weights.")
 
     @model_validator(mode="after")
     def _budget(self) -> TrainingConfig:

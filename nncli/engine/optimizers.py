@@ -13,7 +13,7 @@ to every parameter, as with a single torch param group; the regularizers (nncli.
 way to decay only the weights.
 
 Where the notes' forms differ from PyTorch's (the notes write G for the gradient, α for `lr`):
-- SGD with momentum, v = βv + (1−β)G, is `momentum=β, dampening=1−β`, except that PyTorch's first step
+- SGD with momentum, v = βv + (1−β)G, is `momentum=β, dampening=β`, except that PyTorch's first step
   takes v = G (no dampening then).
 - RMSprop's β is `alpha`; PyTorch adds eps outside the square root, as the notes do.
 - Adam: the notes' p ← p − α·m/(√v + ε) has no bias correction; that is `bias_correction=False`. PyTorch

@@ -10,8 +10,11 @@ from nncli.training.build import build_run
 
 def config_case(config, batch: int = 8) -> Case:
     """Objective = loss(model(x), y) + penalties, in float64, with dropout masks held fixed."""
-    config = config.model_copy(update={"dtype": "float64"})
-    run = build_run(config)
+    return run_case(build_run(config.model_copy(update={"dtype": "float64"})), batch)
+
+
+def run_case(run, batch: int = 8) -> Case:
+    """The same for a run already built (in float64)."""
     trainer = run.trainer
     x, y = trainer.X[:batch], trainer.y[:batch]
     model, params = run.model, run.params

@@ -19,7 +19,7 @@ from nncli.engine.optimizers import OPTIMIZERS
 from nncli.engine.parameters import ParameterBuffer
 from nncli.engine.regularizers import L1, REGULARIZERS
 from nncli.engine.schedules import SCHEDULES
-from nncli.errors import ConfigError
+from nncli.errors import ConfigError, UnknownNameError
 from nncli.training.trainer import LoopSettings, Trainer, steps_per_epoch
 
 # Independent streams from one seed: data, parameter init (then dropout), batch order.
@@ -161,7 +161,7 @@ def loss_targets(y: np.ndarray, loss_name: str, dtype) -> np.ndarray:
 
 def build_model(config: RunConfig, dataset: Dataset, loss_name: str, rng: np.random.Generator) -> Module:
     mc = config.model
-    kwargs = mc.model_dump(exclude={"kind"})
+    kwargs = mc.model_dump(exclude={"kind", "init_values"})
     dtype = np.dtype(config.dtype)
     out = output_features(dataset, loss_name)
     if mc.kind == "transformer":
@@ -185,6 +185,20 @@ def build_model(config: RunConfig, dataset: Dataset, loss_name: str, rng: np.ran
                 f"model.kind: a neuron has one output; dataset '{dataset.name}' needs {out} with {loss_name}"
             )
     return MODELS.get(mc.kind)(out_features=out, rng=rng, dtype=dtype, **kwargs)
+
+
+def set_values(params: ParameterBuffer, values: dict[str, list]) -> None:
+    """`model.init_values`: the named parameters set by hand; names and shapes checked against the model."""
+    for name, value in values.items():
+        where = f"model.init_values.{name}"
+        if name not in params.params:
+            raise ConfigError(f"{where}: {UnknownNameError('parameter', name, params.names)}")
+        array = np.asarray(value, dtype=params.dtype)
+        shape = params.params[name].shape
+        if array.shape != shape:
+            raise ConfigError(f"{where}: has shape {array.shape}; the model's {name} has shape {shape}")
+    for name, value in values.items():
+        params.params[name].data[...] = value
 
 
 def skip_data_gradient(model: Module) -> None:
@@ -257,6 +271,8 @@ def build_run(config: RunConfig, dataset: Dataset | None = None) -> Run:
     model_rng = np.random.default_rng([config.seed, MODEL_STREAM])
     model = build_model(config, train, loss_name, model_rng)
     params = ParameterBuffer(model.named_parameters())
+    if config.model.init_values:
+        set_values(params, config.model.init_values)
     skip_data_gradient(model)
     settings = loop_settings(config, train.X.shape[0])
     if getattr(config.model, "norm", None) == "batch_norm" and settings.batch_size < 2:

@@ -18,7 +18,7 @@ from nncli.fileio import atomic_write_text
 from nncli.rundir.directory import load_run
 from nncli.rundir.files import read_metrics, read_summary, require_run_directory
 from nncli.rundir.predict import evaluation_report
-from nncli.views import plots
+from nncli.views import plots, runplots
 
 MAX_ROWS = 400  # metrics rows shown; longer runs are thinned evenly, keeping the first and last
 COLUMNS = (
@@ -38,6 +38,8 @@ CAPTIONS = {
     "curves.png": "Loss and validation metric against step.",
     "decision_boundary.png": "The input plane coloured by the predicted class, with the data.",
     "fitted_curve.png": "The model's curve over the data.",
+    "neurons.png": "Each first-layer neuron's activation over the input plane.",
+    "regularization.png": "The notes' circle and square: only proximal L1 ends with a weight exactly 0.",
     "weights.png": "Histogram of each weight matrix; exact zeros in red.",
     "attention.png": "Attention weights of one validation sample, one panel per head.",
 }
@@ -206,7 +208,7 @@ def build_report(
     note = ""
     with tempfile.TemporaryDirectory() as tmp:
         if plots.has_matplotlib():
-            figures = plots.plot_run(run_dir, tmp, log_y=log_y)
+            figures = runplots.plot_run(run_dir, tmp, log_y=log_y)
         else:
             figures, note = [], f"No figures: {plots.INSTALL_HINT}"
         text = render(run_dir, figures, note)

@@ -303,10 +303,8 @@ def decision_boundary(
     inside = row >= 0
     image[row[inside], col[inside]] = n_classes + y[inside]
     lines = half_blocks(image, colours)
-    xmin, xmax, ymin, ymax = extent
-    lines.append(
-        Text(f"{names[0]} {num(xmin)} … {num(xmax)}   {names[1]} {num(ymin)} … {num(ymax)}", style="dim")
-    )
+    (xmin, xmax, ymin, ymax), (a, b) = extent, names
+    lines.append(Text(f"{a} {num(xmin)} … {num(xmax)}   {b} {num(ymin)} … {num(ymax)}", style="dim"))
     named = [str(classes[k]) if classes and k < len(classes) else f"class {k}" for k in range(n_classes)]
     lines.append(legend([(name, colour(k)) for k, name in enumerate(named)], "■"))
     return panel(lines, "decision boundary")
