@@ -81,11 +81,12 @@ def test_evaluate_and_predict(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["data"] == "validation set" and 0.0 <= report["accuracy"] <= 1.0
-    inputs = write(tmp_path, "x0,x1\n0.5,0.5\n-0.5,0.5\n", "inputs.csv")
+    inputs = write(tmp_path, "x2,x1\n0.5,0.25\n-0.5,0.5\n", "inputs.csv")
     result = invoke("predict", tmp_path / "run", inputs, "-o", tmp_path / "pred.csv")
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "pred.csv").read_text().splitlines()
-    assert lines[0] == "prediction,p0,p1" and len(lines) == 3
+    assert lines[0] == "x2,x1,prediction,p_0,p_1" and len(lines) == 3
+    assert lines[1].startswith("0.5,0.25,")
 
 
 def test_gradcheck_all_components_pass_and_json():

@@ -118,7 +118,7 @@ def test_old_spellings_still_work(tmp_path):
     with np.load(tmp_path / "a.npz") as z:
         assert set(z["y"]) == {0, 1, 2, 3}
     assert invoke("train", write(tmp_path / "c.yaml", GOOD), "-o", tmp_path / "run", "-q").exit_code == 0
-    inputs = write(tmp_path / "in.csv", "x0,x1\n0.5,0.5\n")
+    inputs = write(tmp_path / "in.csv", "x1,x2\n0.5,0.5\n")
     result = invoke("predict", tmp_path / "run", inputs, "--output", tmp_path / "p.csv")
     assert result.exit_code == 0 and (tmp_path / "p.csv").exists()
     result = invoke(

@@ -236,6 +236,8 @@ def test_results_json_and_curves_csv_hold_what_the_table_shows(tmp_path, wide_co
             assert [int(r["step"]) for r in rows][0] == 0 and int(rows[-1]["step"]) == 60
             assert float(rows[-1]["loss"]) == run["final_loss"]
             assert max(float(r["val_metric"]) for r in rows) == run["best_val_metric"]
+            at_best_loss = min(rows, key=lambda r: float(r["val_loss"]))
+            assert float(at_best_loss["val_metric"]) == run["val_metric_at_best_loss"]
             reached = [int(r["step"]) for r in rows if float(r["loss"]) <= saved["target_loss"]]
             assert run["steps_to_target"] == (reached[0] if reached else None)
         finals = [r["final_loss"] for r in entry["runs"]]

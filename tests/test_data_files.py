@@ -32,13 +32,8 @@ BAD_CSV = [
     ("one.csv", "x1,y\n1,0\n", None, "needs at least 2 data rows, found 1"),
     ("header_only.csv", "x1,y\n", None, "needs at least 2 data rows, found 0"),
     ("lonely.csv", "y\n1\n2\n", None, "only the target column 'y'"),
-    (
-        "from_one.csv",
-        "x,y\n0.1,1\n0.2,2\n0.3,3\n",
-        None,
-        "class labels must be 0..k-1 with every class present; found 1, 2, 3",
-    ),
-    ("negative.csv", "x,y\n0.1,-1\n0.2,1\n", None, "class labels must be integers 0..k-1; found -1, 1"),
+    ("numbered.csv", "a,2.5,y\n1,2,0\n3,4,1\n", None, "no header row; row 1 holds numbers (2.5)"),
+    ("mixed.csv", "x,y\n1,0\n2,1\n3,cat\n", None, "row 4, column 'y': 'cat' is not a number"),
     ("constant.csv", "x,y\n0.1,0\n0.2,0\n", None, "only one class (0)"),
 ]
 

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from nncli.cli import app
 from nncli.config.loading import dump_config
+from nncli.datasets import generate
 from nncli.engine.activations import ACTIVATIONS
 from nncli.engine.layers import LAYERS
 from nncli.engine.transformer import POOLINGS
@@ -243,7 +244,7 @@ def test_pytorch_takes_the_weights_safetensors_wrote_but_no_other_file(xor_run, 
     assert not (run_dir / "model.py").exists()
 
 
-RUN, EMPTY, MISSING = "run", "empty", "missing"
+RUN, EMPTY, MISSING, NO_BEST = "run", "empty", "missing", "no-best"
 
 
 @pytest.mark.parametrize(
@@ -253,12 +254,14 @@ RUN, EMPTY, MISSING = "run", "empty", "missing"
         (MISSING, ["-f", "onnx"], "missing: no such run directory"),
         (RUN, ["-f", "onx"], "unknown export format 'onx' (did you mean 'onnx'?)"),
         (RUN, ["-f", "onnx", "--weights", "bset"], "unknown weights 'bset' (did you mean 'best'?)"),
-        (RUN, ["-f", "onnx", "--weights", "best"], "keeps no best weights (best.npz)"),
+        (NO_BEST, ["-f", "onnx", "--weights", "best"], "keeps no best weights (best.npz)"),
         (RUN, ["-f", "onnx", "-o", "/no/such/dir/m.onnx"], "the folder /no/such/dir does not exist"),
     ],
 )
 def test_cli_bad_input_exits_2_with_what_and_where(xor_run, tmp_path, where, args, message):
     (tmp_path / EMPTY).mkdir()
+    shutil.copytree(xor_run, tmp_path / NO_BEST)
+    (tmp_path / NO_BEST / "best.npz").unlink()  # as a run without validation data leaves it
     result = invoke(xor_run if where == RUN else tmp_path / where, *args)
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
@@ -285,10 +288,15 @@ def test_best_weights_are_exported_when_the_run_keeps_them(xor_run, tmp_path):
     assert meta["nncli.weights"] == "best"
 
 
-def test_data_json_names_travel_with_the_export(xor_run, tmp_path):
-    run_dir = copy_run(xor_run, tmp_path)
-    info = {"task": "classification", "target": "label", "features": ["a", "b"], "classes": ["no", "yes"]}
-    (run_dir / "data.json").write_text(json.dumps(info))
+def test_data_json_names_travel_with_the_export(tmp_path):
+    data = generate("xor", samples=40, seed=0)  # trained from a CSV with named columns and text labels
+    lines = [f"{a!r},{b!r},{('no', 'yes')[k]}" for (a, b), k in zip(data.X.tolist(), data.y.tolist())]
+    (tmp_path / "d.csv").write_text("a,b,label\n" + "\n".join(lines) + "\n")
+    config = {"data": {"path": "d.csv", "target": "label"}, "model": {"kind": "mlp", "hidden_sizes": [4]}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({**config, "training": TRAINING}))
+    run_dir = tmp_path / "run"
+    trained = runner.invoke(app, ["train", str(tmp_path / "c.yaml"), "--out", str(run_dir), "-q"])
+    assert trained.exit_code == 0, trained.output
     assert invoke(run_dir, "-f", "onnx").exit_code == 0
     assert invoke(run_dir, "-f", "pytorch").exit_code == 0
     meta = {p.key: p.value for p in onnx.load(str(run_dir / "model.onnx")).metadata_props}

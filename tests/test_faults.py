@@ -82,7 +82,9 @@ def trained(tmp_path_factory) -> Path:
 def test_disk_full_while_checkpointing_names_the_file_and_the_intact_checkpoint(tmp_path):
     config = tmp_path / "wide.yaml"
     config.write_text(WIDE)
-    with tmpfs(tmp_path / "mnt", "200k") as mnt:
+    with (
+        tmpfs(tmp_path / "mnt", "300k") as mnt
+    ):  # init, the first checkpoint (with the best weights) and best.npz fit; a second checkpoint does not
         result = invoke("train", config, "--out", mnt / "run", "-q")
         assert_refused(result, "no space left on device while writing", "checkpoint.npz")
         assert "the checkpoint of step 5 is intact" in flat(result.output)

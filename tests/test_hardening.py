@@ -158,9 +158,9 @@ BAD_INPUTS = [
         ["d.csv", "no header row"],
     ),
     (
-        "csv: labels not 0..k-1",
-        lambda t, r: data_file(t, "d.csv", "a,b,y\n1,2,1\n3,4,2\n5,6,1\n"),
-        ["d.csv", "column 'y'", "0..k-1", "found 1, 2"],
+        "csv: a typo among numeric labels",
+        lambda t, r: data_file(t, "d.csv", "a,b,y\n1,2,1\n3,4,2\n5,6,one\n"),
+        ["d.csv", "row 4, column 'y'", "'one' is not a number"],
     ),
     (
         "csv: not UTF-8",
@@ -295,7 +295,7 @@ BAD_INPUTS = [
     (
         "resume: with --out too",
         lambda t, r: ["train", "--resume", clone(r, t), "--out", t / "elsewhere"],
-        ["give no CONFIG, --set or --out"],
+        ["give no CONFIG or --out", "--set training.epochs=N continues a finished run"],
     ),
     # ---- evaluate and predict
     ("evaluate: no such directory", lambda t, r: ["evaluate", t / "nowhere"], ["no such run directory"]),
@@ -311,13 +311,13 @@ BAD_INPUTS = [
     ),
     (
         "evaluate: --data with ragged rows",
-        lambda t, r: ["evaluate", clone(r, t), "--data", write(t / "d.csv", "a,b,y\n1,2,0\n4,5\n")],
+        lambda t, r: ["evaluate", clone(r, t), "--data", write(t / "d.csv", "x1,x2,y\n1,2,0\n4,5\n")],
         ["d.csv", "row 3 has 2 values, expected 3"],
     ),
     (
         "predict: columns that do not fit",
         lambda t, r: ["predict", clone(r, t), write(t / "in.csv", "a,b,c\n1,2,3\n")],
-        ["in.csv", "columns a, b, c", "the model takes 2 inputs (x1, x2)"],
+        ["in.csv", "no column 'x1', 'x2'", "the model takes the columns x1, x2", "the file has a, b, c"],
     ),
     (
         "predict: a cell that is not a number",
@@ -596,15 +596,21 @@ def test_a_refused_checkpoint_keeps_its_bytes_and_the_run_its_metrics(tmp_path, 
 
 
 def test_evaluate_refuses_labels_the_model_has_no_output_for(tmp_path, trained):
-    data = write(tmp_path / "d.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,2\n")
+    data = write(tmp_path / "d.csv", "x1,x2,y\n1,2,0\n3,4,1\n5,6,2\n")
     result = invoke("evaluate", clone(trained, tmp_path), "--data", data)
-    assert result.exit_code == 2 and "classes 0..1" in result.output
+    assert result.exit_code == 2 and "label 2 is not one of the model's classes (0, 1)" in result.output
 
 
 def test_evaluate_refuses_data_with_another_number_of_features(tmp_path, trained):
-    data = write(tmp_path / "d.csv", "a,b,c,y\n1,2,3,0\n4,5,6,1\n")
-    result = invoke("evaluate", clone(trained, tmp_path), "--data", data)
+    np.savez(tmp_path / "d.npz", X=np.ones((2, 3)), y=np.array([0, 1]))
+    result = invoke("evaluate", clone(trained, tmp_path), "--data", tmp_path / "d.npz")
     assert result.exit_code == 2 and "(samples, 2)" in result.output
+
+
+def test_evaluate_names_the_feature_columns_a_csv_lacks(tmp_path, trained):
+    data = write(tmp_path / "d.csv", "a,b,y\n1,2,0\n4,5,1\n")
+    result = invoke("evaluate", clone(trained, tmp_path), "--data", data)
+    assert result.exit_code == 2 and "no column 'x1'; columns: a, b, y" in result.output
 
 
 def test_gradcheck_refuses_a_nan_eps():

@@ -11,7 +11,17 @@ from nncli.training.pace import Pace
 
 
 def step(n: int) -> StepEnd:
-    return StepEnd(step=n, epoch=1, train_loss=0.1, data_loss=0.1, lr=0.1, grad_norm=1.0, time_s=0.0)
+    return StepEnd(
+        step=n,
+        epoch=1,
+        train_loss=0.1,
+        data_loss=0.1,
+        data_loss_mean=0.1,
+        penalty=0.0,
+        lr=0.1,
+        grad_norm=1.0,
+        time_s=0.0,
+    )
 
 
 def test_pace_sleeps_until_the_rate_is_kept():

@@ -209,3 +209,25 @@ def test_curves_start_at_step_zero_from_the_initial_parameters(runs, tmp_path, m
     monkeypatch.setattr(plots, "save_training_curves", lambda rows, *a, **k: drawn.append(rows) or tmp_path)
     runplots.plot_run(directory, tmp_path / "p")
     assert drawn[0][0] == row and drawn[0][1]["step"] > 0
+
+
+def test_the_boundary_and_curve_pngs_name_their_axes_and_classes(tmp_path, monkeypatch):
+    figures = []
+    monkeypatch.setattr(plots, "save", lambda fig, path: figures.append(fig) or path)
+    X, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1])
+    plots.save_decision_boundary(
+        lambda P: (P[:, 0] > 0.5).astype(int),
+        X,
+        y,
+        tmp_path / "b.png",
+        resolution=8,
+        names=("weight_g", "diameter_cm"),
+        classes=("apple", "orange"),
+    )
+    plots.save_fitted_curve(lambda x: x[:, 0], X[:, :1], y, tmp_path / "c.png", names=("dose", "response"))
+    boundary, curve = (fig.axes[0] for fig in figures)
+    assert (boundary.get_xlabel(), boundary.get_ylabel()) == ("weight_g", "diameter_cm")
+    assert [t.get_text() for t in boundary.get_legend().get_texts()] == ["train apple", "train orange"]
+    assert (curve.get_xlabel(), curve.get_ylabel()) == ("dose", "response")
+    for fig in figures:
+        plots.pyplot().close(fig)

@@ -171,3 +171,19 @@ def test_the_browser_check_sees_broken_images_and_script_errors(html_report, tmp
         chromium("--virtual-time-budget=3000", "--dump-dom", broken.as_uri(), cwd=tmp_path).stdout
     )
     assert marks["images"] == 6 and marks["images-loaded"] == 4 and marks["errors"] >= 2
+
+
+def test_report_shows_the_confusion_matrix_of_a_classifier(run_dir):
+    text = rp.render(run_dir, [])
+    result = runner.invoke(app, ["evaluate", str(run_dir), "--json"])
+    matrix = json.loads(result.output)["confusion_matrix"]
+    assert "<h2>Confusion matrix</h2>" in text and "validation set, final weights" in text
+    rows = re.findall(r'<table class="confusion">(.*?)</table>', text)[0].split("</tr>")[1:-1]
+    cells = [[int(v) for v in re.findall(r"<td>(\d+)</td>", row)] for row in rows]
+    assert cells == matrix
+
+
+def test_report_of_a_regression_has_no_confusion_matrix(tmp_path):
+    directory = tmp_path / "sine"
+    train_config("configs/sine.yaml", directory, ["training.epochs=1"])
+    assert "Confusion matrix" not in rp.render(directory, [])

@@ -122,7 +122,7 @@ def test_decision_boundary_asks_for_pixel_centres_and_colours_regions_and_points
     expected[0, 3] = point[1]  # (1, 1) in the top-right one
     assert np.array_equal(image, expected)
     text = "\n".join(text_lines(picture))
-    assert "class ■ 0  ■ 1" in text and "x₀ -0.1 … 1.1" in text
+    assert "class 0" in text and "class 1" in text and "x₀ -0.1 … 1.1" in text
 
 
 def test_decision_boundary_shows_misclassified_points_in_their_own_colour():
@@ -269,9 +269,16 @@ def test_attach_redraws_after_evaluations_without_changing_training(tmp_path):
     )  # + the end
     np.testing.assert_array_equal(run.params.data, plain.params.data)  # eval-mode forwards change nothing
     final = termviz.decision_boundary(
-        predictor.predictor(run), run.data.train.X, run.data.train.y, width=48, height=24
+        predictor.predictor(run),
+        run.data.train.X,
+        run.data.train.y,
+        width=48,
+        height=24,
+        names=("x1", "x2"),
     )
     assert text_lines(reporter.extra) == text_lines(final)
+    assert "x1 " in text_lines(final)[-4] and "x2 " in text_lines(final)[-3]
+    assert "■ class 0  ■ class 1" in text_lines(final)[-2]
     assert np.array_equal(half_block_image(reporter.extra), half_block_image(final))
 
 
@@ -336,3 +343,20 @@ def render_text(console, reporter) -> list[str]:
     )
     frame.print(reporter.render())
     return frame.export_text().rstrip("\n").split("\n")
+
+
+def test_the_boundary_names_its_axes_and_classes():
+    X = np.array([[0.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1])
+    picture = termviz.decision_boundary(
+        lambda P: (P[:, 0] > 0.5).astype(int),
+        X,
+        y,
+        width=8,
+        height=4,
+        names=("weight_g", "diameter_cm"),
+        classes=("apple", "orange"),
+    )
+    lines = text_lines(picture)
+    assert "weight_g" in lines[-4] and "diameter_cm" in lines[-3]  # above the legend and the border
+    assert "■ apple  ■ orange" in lines[-2]

@@ -56,14 +56,23 @@ def test_run_directory_files_and_metrics(configs, tmp_path):
     out = tmp_path / "run"
     run, summary = train(configs / "xor.yaml", out, ["training.epochs=5", "training.log_every=10"])
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["config.yaml", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json"]
+        [
+            "config.yaml",
+            "data.json",
+            "metrics.jsonl",
+            "init.npz",
+            "best.npz",
+            "final.npz",
+            "checkpoint.npz",
+            "summary.json",
+        ]
     )
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     total = run.trainer.settings.total_steps
     assert [r["step"] for r in rows] == list(range(10, total + 1, 10)) + ([total] if total % 10 else [])
     keys = {"step", "epoch", "train_loss", "data_loss", "val_loss", "val_metric", "lr", "grad_norm", "time_s"}
-    assert all(set(r) == keys for r in rows)
-    assert all(r["train_loss"] == r["data_loss"] for r in rows)  # no regularisation in xor.yaml
+    assert all(set(r) == keys | {"data_loss_mean", "penalty"} for r in rows)
+    assert all(r["train_loss"] == r["data_loss"] and r["penalty"] == 0 for r in rows)  # no regularisation
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]
     init = load_npz(out / "init.npz")
     assert init["layers.0.weight"].shape == (16, 2)  # (out_features, in_features)

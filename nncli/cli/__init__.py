@@ -15,6 +15,7 @@ from nncli.cli import (
     export,
     gradcheck,
     init,
+    listing,
     plot,
     report,
     runs,
@@ -40,6 +41,7 @@ _add(datasets_app, datasets.datasets_export, "export")
 _add(app, train.train)
 _add(app, runs.evaluate)
 _add(app, runs.predict)
+_add(app, listing.runs, "runs")
 _add(app, gradcheck.gradcheck)
 _add(app, init.init)
 app.add_typer(config_app, name="config")

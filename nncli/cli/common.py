@@ -37,7 +37,16 @@ app = typer.Typer(
     epilog="Exit codes:\n\n" + "\n\n".join(f"{code:>3}  {what}" for code, what in EXIT_CODES.items()),
 )
 
-console = Console()
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """A closed standard output raises BrokenPipeError, for the command to handle (`train` stops
+        with a checkpoint), instead of rich's immediate exit 1."""
+        self.quiet = True  # drop whatever else is printed
+        raise BrokenPipeError("standard output closed")
+
+
+console = _Console()
 err_console = Console(stderr=True)
 _debug = {"on": False}
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shlex
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -56,6 +59,34 @@ class _StopOnSignal:
             signal.signal(s, h)
 
 
+class _StopOnClosedOutput:
+    """A listener that passes events on to `listener` until standard output is closed (`nncli train |
+    head -1`); then it drops all output and asks the trainer to stop as SIGTERM does, so the run keeps
+    its checkpoint and summary and can be resumed."""
+
+    CODE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader went away
+
+    def __init__(self, trainer, listener) -> None:
+        self.trainer, self.listener, self.closed = trainer, listener, False
+
+    def __call__(self, event) -> None:
+        if self.closed:
+            return
+        try:
+            self.listener(event)
+        except BrokenPipeError:
+            self.close()
+            self.trainer.stop_requested = "interrupted"
+
+    def close(self) -> None:
+        """Point standard output at /dev/null, so that no later write (nor Python's exit) fails again."""
+        self.closed = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):  # no real file descriptor (a test's captured output)
+            os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 @examples(
     "nncli train configs/xor.yaml",
     "nncli train configs/spirals.yaml --set optimizer.lr=0.01 --set training.steps=500 -o runs/spirals",
@@ -91,11 +122,12 @@ def train(
 ) -> None:
     """Train the model a config describes, showing the loss live, and write a run directory."""
     if resume is not None:
-        if config is not None or set_ or out is not None:
+        if config is not None or out is not None:
             raise NncliError(
-                "--resume continues in the run directory with its own config; give no CONFIG, --set or --out"
+                "--resume continues in the run directory with its own config; give no CONFIG or --out "
+                "(--set training.epochs=N continues a finished run for longer)"
             )
-        run, directory = rd.resumed_run(resume)
+        run, directory = rd.resumed_run(resume, set_ or [])
     else:
         if config is None:
             raise NncliError("give a CONFIG file to train, or --resume RUN_DIR")
@@ -107,6 +139,8 @@ def train(
     try:
         if resume is None:
             directory.start()
+            if getattr(cfg.data, "task", None) == "auto":  # a file's task was guessed: say what and why
+                err_console.print(run.data.train.task_reason, highlight=False, soft_wrap=True)
         _train(run, directory, quiet=quiet, json_=json_, plot=plot, pace=pace, threads=threads)
     finally:
         directory.close()
@@ -125,10 +159,11 @@ def _train(
     reporter = TrainingReporter(
         console, trainer.settings.total_steps, trainer.metric_name, start_step=trainer.state.step
     )
+    output = _StopOnClosedOutput(trainer, reporter)
     if show:
         if plot:
             attach(run, reporter, console)  # the live boundary / fitted curve, where it fits
-        trainer.subscribe(reporter)
+        trainer.subscribe(output)
     with _StopOnSignal(trainer) as stopper:
         try:
             if show:
@@ -144,10 +179,22 @@ def _train(
             say("interrupted", "yellow", f"during step {step + 1}; the last checkpoint is kept")
             raise typer.Exit(_StopOnSignal.CODES.get(stopper.received, 130)) from None
     summary = directory.summary
-    if json_:
-        console.print_json(json.dumps(summary), ensure_ascii=True)  # no raw control characters
-    else:
-        console.print(summary_panel(summary))
+    try:
+        if not output.closed:
+            if json_:
+                console.print_json(json.dumps(summary), ensure_ascii=True)  # no raw control characters
+            else:
+                console.print(summary_panel(summary))
+    except BrokenPipeError:  # closed after training: the run is complete, only the summary went unread
+        output.close()
+    if output.closed and summary["status"] == "interrupted":
+        err_console.print(
+            f"standard output closed: stopped at step {summary['steps']} with a checkpoint; "
+            f"continue with nncli train --resume {directory.path}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(_StopOnClosedOutput.CODE)
     if summary["status"] == "diverged":
         say("diverged:", "bold red", summary["message"])
         raise typer.Exit(3)

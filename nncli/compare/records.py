@@ -38,7 +38,8 @@ class RunResult:
     rows: list[dict]  # step, loss, then val_loss/val_metric or the landscape's coordinates, time_s
     final_loss: float | None = None  # None when diverged
     final_val_loss: float | None = None
-    best_val_metric: float | None = None
+    best_val_metric: float | None = None  # the highest val metric logged, as `nncli train` reports it
+    val_metric_at_best_loss: float | None = None  # the val metric of the row with the lowest val_loss
 
     def __post_init__(self) -> None:
         last = self.rows[-1] if self.rows else {}
@@ -47,6 +48,9 @@ class RunResult:
         self.final_val_loss = finite(last.get("val_loss"))
         metrics = [m for r in self.rows if (m := finite(r.get("val_metric"))) is not None]
         self.best_val_metric = max(metrics) if metrics else None
+        scored = [r for r in self.rows if finite(r.get("val_loss")) is not None]
+        if scored:
+            self.val_metric_at_best_loss = finite(min(scored, key=lambda r: r["val_loss"]).get("val_metric"))
 
     @property
     def steps_per_s(self) -> float | None:

@@ -92,6 +92,7 @@ class Entry:
             "diverged": self.diverged,
             "final_loss": self.final_loss.to_dict(),
             "best_val_metric": self.best_val_metric.to_dict(),
+            "val_metric_at_best_loss": Stat.of([r.val_metric_at_best_loss for r in self.runs]).to_dict(),
             "steps_to_target": self.steps_to_target.to_dict(),
             "wall_time_s": self.wall_time_s.to_dict(),
             "steps_per_s": self.steps_per_s.to_dict(),
@@ -103,6 +104,7 @@ class Entry:
                     "final_loss": r.final_loss,
                     "final_val_loss": r.final_val_loss,
                     "best_val_metric": r.best_val_metric,
+                    "val_metric_at_best_loss": r.val_metric_at_best_loss,
                     "steps_to_target": r.steps_to(self.target),
                     "wall_time_s": r.wall_time_s,
                 }

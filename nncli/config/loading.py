@@ -292,19 +292,22 @@ def dump_config(config: RunConfig) -> str:
 
 
 def resolve_data_path(raw: dict, base: Path) -> dict:
-    """Make a relative `data.path` relative to the config file's folder; a path no file system can
-    take (a NUL byte, an unknown ~user, a loop of symbolic links) is a ConfigError naming it."""
+    """Make a relative `data.path` (and `data.validation_path`) relative to the config file's folder; a
+    path no file system can take (a NUL byte, an unknown ~user, a loop of symbolic links) is a ConfigError
+    naming it."""
     data = raw.get("data")
-    if isinstance(data, dict) and isinstance(data.get("path"), str):
-        shown = excerpt(data["path"], 200)
-        if "\x00" in data["path"]:
-            raise ConfigError(f"data.path: the path '{shown}' holds a NUL byte")
+    for key in ("path", "validation_path"):
+        if not (isinstance(data, dict) and isinstance(data.get(key), str)):
+            continue
+        shown = excerpt(data[key], 200)
+        if "\x00" in data[key]:
+            raise ConfigError(f"data.{key}: the path '{shown}' holds a NUL byte")
         try:
-            path = Path(data["path"]).expanduser()
+            path = Path(data[key]).expanduser()
             if not path.is_absolute():
-                data = {**data, "path": str((base / path).resolve())}
+                data = {**data, key: str((base / path).resolve())}
                 raw = {**raw, "data": data}
         except RuntimeError as exc:  # pathlib's words for an unknown ~user and a symlink loop
             what = "names an unknown user's home" if "home" in str(exc) else "is a loop of symbolic links"
-            raise ConfigError(f"data.path: the path '{shown}' {what}") from None
+            raise ConfigError(f"data.{key}: the path '{shown}' {what}") from None
     return raw

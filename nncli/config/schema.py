@@ -32,6 +32,7 @@ from nncli.config.shorthand import by_name
 from nncli.config.values import read_values
 from nncli.datasets import DATASETS
 from nncli.datasets.base import NOISE_DOCS
+from nncli.datasets.labels import TASK_CHOICES
 from nncli.engine.activations import ACTIVATIONS
 from nncli.engine.layers import INITS
 from nncli.engine.models import NORMS
@@ -40,6 +41,7 @@ from nncli.engine.transformer import POOLINGS, POSITIONAL_KINDS
 
 # Name lists come from the engine, so the config accepts exactly what the builders know.
 ActivationName = Literal[tuple(ACTIVATIONS.names())]  # type: ignore[valid-type]
+TaskChoice = Literal[TASK_CHOICES]  # type: ignore[valid-type]
 InitName = Literal[INITS]  # type: ignore[valid-type]
 NormName = Literal[tuple(NORMS)]  # type: ignore[valid-type]
 L1Mode = Literal[L1_MODES]  # type: ignore[valid-type]
@@ -73,11 +75,22 @@ class FileData(DataCommon):
 
     path: Path = Field(description="A .csv or .npz file, relative to the config file.")
     target: str | None = Field(None, description="Target column of a CSV file (default: 'y', else the last).")
+    task: TaskChoice = Field("auto", description="auto: text, or ≤ 20 distinct integers, are classes.")
+    features: list[str] | None = Field(
+        None, description="A CSV's input columns, in order (default: every column but the target and drop)."
+    )
+    drop: list[str] = Field(default_factory=list, description="CSV columns to ignore, e.g. an id.")
+    delimiter: Literal[",", ";", "\t"] | None = Field(
+        None, description="A CSV's cell delimiter (default: detected from the header: , ; or tab)."
+    )
+    validation_path: Path | None = Field(
+        None, description="A separate validation file with the same columns; the fraction is then unused."
+    )
 
-    @field_validator("path")
+    @field_validator("path", "validation_path")
     @classmethod
-    def _known_suffix(cls, path: Path) -> Path:
-        if path.suffix.lower() not in (".csv", ".npz"):
+    def _known_suffix(cls, path: Path | None) -> Path | None:
+        if path is not None and path.suffix.lower() not in (".csv", ".npz"):
             raise ValueError(f"data files must be .csv or .npz, got '{path.suffix or path.name}'")
         return path
 
@@ -367,7 +380,11 @@ class EarlyStopping(Strict):
 class TrainingConfig(Strict):
     epochs: PositiveInt | None = Field(None, description="Passes over the training set (or give steps).")
     steps: PositiveInt | None = Field(None, description="Optimizer steps (or give epochs).")
-    batch_size: Annotated[int, Field(ge=0)] = Field(32, description="0, or ≥ the sample count: full batch.")
+    batch_size: Annotated[int, Field(ge=0)] = Field(
+        32,
+        description="0, or ≥ the sample count: full batch. The last batch of an epoch takes the rest, even "
+        "one sample; with batch_norm a last single sample joins the batch before.",
+    )
     shuffle: bool = Field(True, description="Reshuffle the training set every epoch.")
     clip_grad_norm: PositiveFloat | None = Field(None, description="Clip gradients to this global L2 norm.")
     early_stopping: EarlyStopping | None = Field(None, description="Stop when val_loss stops improving.")
@@ -381,6 +398,7 @@ class TrainingConfig(Strict):
         description="BLAS threads for this run (default: NNCLI_THREADS, else one for a small model and "
         "every core for a large one).",
     )
+    restore_best: bool = Field(False, description="Early stopping ends on the lowest val_loss's weights.")
 
     @model_validator(mode="after")
     def _budget(self) -> TrainingConfig:
@@ -388,6 +406,8 @@ class TrainingConfig(Strict):
             raise ValueError("give training.epochs or training.steps")
         if self.epochs is not None and self.steps is not None:
             raise ValueError("give training.epochs or training.steps, not both (set the other to null)")
+        if self.restore_best and self.early_stopping is None:
+            raise ValueError("training.restore_best acts when early stopping ends a run; set early_stopping")
         return self
 
 

@@ -17,7 +17,7 @@ from nncli.datasets.base import (
     register_dataset,
     train_val_split,
 )
-from nncli.datasets.files import load_file, save_file
+from nncli.datasets.files import load_file, load_like, save_file
 
 __all__ = [
     "DATASETS",
@@ -25,6 +25,7 @@ __all__ = [
     "DatasetSpec",
     "generate",
     "load_file",
+    "load_like",
     "register_dataset",
     "save_file",
     "train_val_split",

@@ -47,6 +47,9 @@ class Dataset:
     vocab_size: int | None = None  # token sequences only
     feature_names: tuple[str, ...] = ()  # tabular columns, used when writing CSV
     target_name: str = "y"
+    classes: tuple[str | int | float, ...] | None = None  # original label of each class 0..k-1, if named
+    task_reason: str = ""  # why the task is what it is (for a file: what its target looked like)
+    delimiter: str | None = None  # the delimiter a CSV file was read with
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -55,6 +58,15 @@ class Dataset:
             raise ValueError(f"X has {len(self.X)} samples but y has {len(self.y)}")
         if (self.task == "classification") != (self.n_classes is not None):
             raise ValueError("n_classes is set exactly when the task is classification")
+        if self.classes is not None and len(self.classes) != self.n_classes:
+            raise ValueError(f"{len(self.classes)} class names for {self.n_classes} classes")
+
+    @property
+    def class_names(self) -> tuple[str | int | float, ...] | None:
+        """The original label of each class (0..k-1 where the labels were those); None for regression."""
+        if self.n_classes is None:
+            return None
+        return self.classes if self.classes is not None else tuple(range(self.n_classes))
 
     @property
     def n_samples(self) -> int:

@@ -11,15 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from nncli import fileio
 from nncli.config.loading import dump_config
 from nncli.errors import CheckpointError, NncliError, UnknownNameError
-from nncli.rundir import checkpoint
-from nncli.rundir.directory import load_trained
+from nncli.rundir.directory import WEIGHTS, load_trained
 from nncli.rundir.records import require_run_directory
 from nncli.training.build import Run, model_inputs
 
-WEIGHTS = ("final", "best")
 BEST_FILE = "best.npz"  # the best validation weights, when the run directory keeps them
 DATA_FILE = "data.json"  # {"task", "target", "features", "classes", ...}, when the run directory has it
 
@@ -116,12 +113,7 @@ def check_run(run_dir: Path, weights: str = "final") -> Path:
 def load_source(run_dir: Path, weights: str = "final") -> Source:
     """The run in `run_dir` with its `final` weights or its `best` ones (`best.npz`), ready to export."""
     run_dir = check_run(run_dir, weights)
-    best = run_dir / BEST_FILE
-    run = load_trained(run_dir)
-    if weights == "best":
-        params = fileio.load_npz(best, "parameter file")
-        checkpoint.check_finite(params, str(best), "parameter")
-        run.params.load_state_dict(params, source=str(best))
+    run = load_trained(run_dir, weights)  # best.npz with the running statistics kept beside it
     train = run.data.train
     info = _data_info(run_dir)
     default_features = () if train.vocab_size is not None else _default_features(train)

@@ -2,7 +2,8 @@
 not fit the model.
 
 A checkpoint (`checkpoint.npz`) holds `param/<name>` for every parameter, `buffer/<name>` for running
-statistics, `optim/<key>` for the optimizer state and `meta`, a JSON string with the step, the trainer's
+statistics, `optim/<key>` for the optimizer state, `best/param/<name>` and `best/buffer/<name>` for the
+weights at the lowest validation loss so far, and `meta`, a JSON string with the step, the trainer's
 bookkeeping and the state of the generator that draws dropout masks.
 """
 
@@ -27,6 +28,20 @@ def split_arrays(arrays: dict[str, np.ndarray]) -> tuple[dict, dict, dict]:
             if key.startswith(prefix):
                 part[key[len(prefix) :]] = value
     return parts
+
+
+def split_best(arrays: dict[str, np.ndarray]) -> tuple[dict, dict]:
+    """A checkpoint's best weights: parameters and running statistics (empty before a validation)."""
+    return split_arrays({k[len("best/") :]: v for k, v in arrays.items() if k.startswith("best/")})[:2]
+
+
+def check_best(run, params: dict[str, np.ndarray], buffers: dict[str, np.ndarray], source: str) -> None:
+    """The best weights of a checkpoint must fit the model as its current ones do."""
+    expected = run.params.state_dict()
+    if set(params) != set(expected) or any(params[k].shape != v.shape for k, v in expected.items()):
+        raise CheckpointError(f"{source}: its best weights do not fit this model")
+    check_finite(params, source, "best parameter")
+    check_buffers(run, buffers, f"{source} (best weights)")
 
 
 def check_finite(arrays: dict[str, np.ndarray], source: str, what: str) -> None:
@@ -62,6 +77,9 @@ def checkpoint_arrays(run, step: int) -> dict[str, np.ndarray]:
     arrays = {f"param/{k}": v for k, v in run.params.state_dict().items()}
     arrays.update({f"buffer/{k}": v.copy() for k, v in run.model.named_buffers()})
     arrays.update({f"optim/{k}": np.asarray(v) for k, v in trainer.optimizer.state_dict().items()})
+    if trainer.best is not None:
+        arrays.update({f"best/param/{k}": v for k, v in trainer.best.items()})
+        arrays.update({f"best/buffer/{k}": v for k, v in trainer.best_buffers.items()})
     state = {k: v for k, v in asdict(trainer.state).items() if k != "history"}
     meta = {
         "format": FORMAT_VERSION,
@@ -101,6 +119,7 @@ def restore_checkpoint(run, arrays: dict[str, np.ndarray], source: str) -> int:
         raise CheckpointError(f"{source}: is at step {step!r}, outside this run's 0..{total} steps")
     _check_train_state(train_state, source)
     params, buffers, optim = split_arrays(arrays)
+    best, best_buffers = split_best(arrays)
     check_finite(params, source, "parameter")
     check_finite(optim, source, "optimizer state")
     check_buffers(run, buffers, source)
@@ -112,11 +131,18 @@ def restore_checkpoint(run, arrays: dict[str, np.ndarray], source: str) -> int:
     saved = run.params.data.copy()
     run.params.load_state_dict(params, source=f"{source}: parameters")
     try:
+        if best:
+            check_best(run, best, best_buffers, source)
+    except CheckpointError:
+        run.params.data[...] = saved
+        raise
+    try:
         run.trainer.optimizer.load_state_dict(optim)
     except CheckpointError as exc:
         run.params.data[...] = saved
         raise CheckpointError(f"{source}: {exc}") from None
     run.model.load_buffers(buffers)
+    run.trainer.best, run.trainer.best_buffers = (best or None), best_buffers
     run.model_rng.bit_generator.state = rng_state
     for key, value in train_state.items():
         setattr(run.trainer.state, key, value)

@@ -1,8 +1,10 @@
 """The run directory: resolved config, metrics, parameter files, checkpoint and summary.
 
     config.yaml       the resolved config (every default filled in)
+    data.json         the task and why, the target, the input columns and the class labels (see `Data.info`)
     metrics.jsonl     one JSON object per logged step (see `nncli.training.events.StepEnd`)
     init.npz          parameters at initialisation, dotted names (`layers.0.weight`)
+    best.npz          parameters at the lowest validation loss (with validation data)
     final.npz         parameters at the end
     checkpoint.npz    parameters, optimizer state, RNG state and step (see `nncli.rundir.checkpoint`)
     summary.json      how the run ended, final and best numbers
@@ -26,7 +28,7 @@ from pathlib import Path
 
 from nncli import fileio
 from nncli.config.loading import dump_config, load_config
-from nncli.errors import CheckpointError, FileSystemError, NncliError, visible
+from nncli.errors import CheckpointError, ConfigError, FileSystemError, NncliError, visible
 from nncli.rundir import checkpoint
 from nncli.rundir.lock import RunLock
 from nncli.rundir.outputs import RUN_FILES
@@ -118,17 +120,20 @@ class RunDirectory:
 
     def _start(self, _event) -> None:
         fileio.atomic_write_text(self.path / "config.yaml", dump_config(self.run.config))
+        info = json.dumps(self.run.data.info(), indent=2, ensure_ascii=False)
+        fileio.atomic_write_text(self.path / "data.json", info + "\n")
         fileio.save_npz(self.path / "init.npz", self.run.params.state_dict())
         fileio.atomic_write_text(self.path / "metrics.jsonl", "")
 
-    def resume(self) -> int:
+    def resume(self, longer: bool = False) -> int:
         """Load checkpoint.npz into the run and trim metrics.jsonl to the checkpoint's step. A checkpoint
-        that does not load, or a run that is finished, changes nothing in the folder."""
+        that does not load, or a run that is finished, changes nothing in the folder; a finished run
+        continues only when `longer` (its length was raised with --set training.epochs/steps)."""
         shown = visible(self.path)
         summary = read_summary(self.path)
         rows = read_metrics(self.path)
         total = self.run.trainer.settings.total_steps
-        if summary.get("status") in FINISHED:
+        if summary.get("status") in FINISHED and not longer:
             raise CheckpointError(_finished(shown, summary.get("status"), summary.get("steps"), total))
         source = self.path / "checkpoint.npz"
         try:
@@ -166,6 +171,8 @@ class RunDirectory:
         elif isinstance(event, CheckpointDue):
             fileio.save_npz(self.path / "checkpoint.npz", checkpoint.checkpoint_arrays(self.run, event.step))
             self.saved_step = event.step
+            if self.run.trainer.best is not None:
+                fileio.save_npz(self.path / "best.npz", self.run.trainer.best)
         elif isinstance(event, TrainingEnd):
             if event.status not in ("diverged", "failed"):
                 fileio.save_npz(self.path / "final.npz", self.run.params.state_dict())
@@ -200,9 +207,8 @@ class RunDirectory:
 
 def _finished(shown: str, status, steps, total: int) -> str:
     return (
-        f"{shown}: the run is finished ({status} at step {steps} of {total}); --resume continues only a "
-        "stopped run. To train further, train its config.yaml into a new --out with more steps "
-        "(--set training.epochs=N)"
+        f"{shown}: the run is finished ({status} at step {steps} of {total}); --resume alone continues only "
+        f"a stopped run. To train it further: nncli train --resume {shown} --set training.epochs=N"
     )
 
 
@@ -237,12 +243,15 @@ def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
         "steps_per_s": st.step / elapsed if elapsed > 0 else None,
         "threads": trainer.threads,
         "threads_source": trainer.threads_source,
-        "final_train_loss": _finite(st.last_train_loss),
+        "final_train_loss": _finite(st.last_train_loss),  # the last step's objective, one batch
+        "final_data_loss_mean": _finite(last.get("data_loss_mean")),  # over the last logging interval
         "final_val_loss": _finite(st.last_val_loss),
         "final_val_metric": _finite(st.last_val_metric),
         "best_val_loss": _finite(st.best_val_loss),
-        "best_val_metric": _finite(st.best_val_metric),
         "best_step": st.best_step,
+        "val_metric_at_best_loss": _finite(st.val_metric_at_best_loss),
+        "best_val_metric": _finite(st.best_val_metric),
+        "best_metric_step": st.best_metric_step,
         "metric": trainer.metric_name,
         "loss": run.loss_name,
         "last_lr": last.get("lr"),
@@ -266,20 +275,68 @@ def new_run(
     return run, RunDirectory(path, run, lock)
 
 
-def resumed_run(path: Path) -> tuple[Run, RunDirectory]:
-    """Rebuild the run of an existing run directory from its config.yaml and load its checkpoint."""
+LENGTH_KEYS = ("training.epochs", "training.steps")  # what --set may change when a run is continued
+
+
+def resumed_run(path: Path, overrides: list[str] = ()) -> tuple[Run, RunDirectory]:
+    """Rebuild the run of an existing run directory from its config.yaml and load its checkpoint.
+
+    `overrides` may change the training length only (`training.epochs=N`), to continue a finished run;
+    the result is the run that was configured that long from the start, provided the learning rate does
+    not depend on the length (a cosine schedule without its own T_max does: that is refused)."""
     path = Path(path)
     config = _run_config(path)
     if not (path / "checkpoint.npz").exists():
         raise CheckpointError(f"{path}: has no checkpoint.npz to resume from; start afresh with --out")
+    if overrides:
+        for item in overrides:
+            if item.partition("=")[0].strip() not in LENGTH_KEYS:
+                raise ConfigError(
+                    f"--set {item}: continuing a run changes only its length ({', '.join(LENGTH_KEYS)})"
+                )
+        before = build_run(config).trainer.settings.total_steps
+        config, _ = load_config(path / "config.yaml", list(overrides))
     run = build_run(config)
+    if overrides:
+        _check_longer(config, before, run.trainer.settings.total_steps)
     rundir = RunDirectory(path, run, RunLock.acquire(path))
     try:
-        rundir.resume()
+        rundir.resume(longer=bool(overrides))  # refuses a length shorter than the steps already done
     except BaseException:
         rundir.close()
         raise
+    if overrides:
+        fileio.atomic_write_text(path / "config.yaml", dump_config(config))
     return run, rundir
+
+
+def _check_longer(config, before: int, after: int) -> None:
+    schedule = config.schedule
+    if after != before and schedule.name == "cosine" and schedule.T_max is None:
+        raise ConfigError(
+            f"schedule.name: cosine anneals over the run's length (T_max = total steps, {before}); a run "
+            f"of {after} steps would have had other learning rates from the first step, so continuing "
+            "cannot give it. Train afresh with the new length, or give schedule.T_max"
+        )
+
+
+def _check_data_info(path: Path, run: Run) -> None:
+    """The data a run is rebuilt from must be read as it was in training: same columns, same classes."""
+    source = path / "data.json"
+    if not source.is_file():  # a run from before data.json
+        return
+    try:
+        saved = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{source}: not readable ({exc})") from None
+    now = run.data.info()
+    changed = [k for k in ("task", "features", "classes") if saved.get(k) != now[k]]
+    if changed:
+        raise CheckpointError(
+            f"{source}: the training data now gives another {', '.join(changed)} "
+            f"({'; '.join(f'{k}: {saved.get(k)} then, {now[k]} now' for k in changed)}); "
+            "the file the run was trained from has changed"
+        )
 
 
 def _run_config(path: Path):
@@ -287,17 +344,28 @@ def _run_config(path: Path):
     return config
 
 
-def load_trained(path: Path) -> Run:
-    """A run rebuilt from its directory with its final (else checkpointed) parameters, for evaluation."""
+WEIGHTS = ("final", "best")  # which parameters evaluate/predict use: final.npz or best.npz
+
+
+def load_trained(path: Path, weights: str = "final") -> Run:
+    """A run rebuilt from its directory with its final (else checkpointed) or best parameters."""
     path = Path(path)
     run = build_run(_run_config(path))
-    final, ckpt = path / "final.npz", path / "checkpoint.npz"
+    _check_data_info(path, run)
+    final, ckpt = path / f"{weights}.npz", path / "checkpoint.npz"
+    if weights == "best" and not final.exists():
+        raise CheckpointError(
+            f"{path}: has no best.npz; only a run with validation data keeps its best weights"
+        )
     if final.exists():
         params = fileio.load_npz(final, "parameter file")
         checkpoint.check_finite(params, str(final), "parameter")
         run.params.load_state_dict(params, source=str(final))
         if ckpt.exists() and dict(run.model.named_buffers()):  # running statistics live in the checkpoint
-            _, buffers, _ = checkpoint.split_arrays(fileio.load_npz(ckpt, "checkpoint"))
+            arrays = fileio.load_npz(ckpt, "checkpoint")
+            _, buffers, _ = checkpoint.split_arrays(arrays)
+            if weights == "best":
+                buffers = checkpoint.split_best(arrays)[1]
             checkpoint.check_buffers(run, buffers, str(ckpt))
             run.model.load_buffers(buffers)
     elif ckpt.exists():

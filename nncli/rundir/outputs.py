@@ -15,7 +15,16 @@ from nncli.errors import FileSystemError, visible
 from nncli.fileio import check_path, fault
 
 # the files `nncli train` writes into a run directory (see `nncli.rundir.directory`)
-RUN_FILES = ("config.yaml", "metrics.jsonl", "init.npz", "final.npz", "checkpoint.npz", "summary.json")
+RUN_FILES = (
+    "config.yaml",
+    "data.json",
+    "metrics.jsonl",
+    "init.npz",
+    "best.npz",
+    "final.npz",
+    "checkpoint.npz",
+    "summary.json",
+)
 
 
 def is_run_directory(folder: str | Path) -> bool:

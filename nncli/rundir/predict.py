@@ -5,22 +5,33 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from nncli.datasets import load_file
+from nncli.datasets import load_like
 from nncli.datasets.files import column_list, parse_numbers, read_rows
+from nncli.engine import metrics
 from nncli.errors import DataError
 from nncli.fileio import atomic_write_text, load_npz
 from nncli.rundir.directory import load_trained
 from nncli.rundir.outputs import check_output
-from nncli.training.build import Run, loss_targets, model_inputs
+from nncli.training.build import Run, class_threshold, loss_targets, model_inputs
 
 
-def read_inputs(path: Path, run: Run) -> np.ndarray:
-    """Raw inputs for `run`'s model, shape (n, *input shape): from a .csv (header row; the training
-    feature columns by name, else every column, else every column but the target) or array X of an .npz."""
+@dataclass
+class Inputs:
+    """Inputs read for a model: X, and what identifies each row in the output (a CSV's own columns)."""
+
+    X: np.ndarray
+    columns: list[str] = field(default_factory=list)  # a CSV's header, passed through to the output
+    cells: list[list[str]] = field(default_factory=list)  # its rows, as written in the file
+
+
+def read_inputs(path: Path, run: Run) -> Inputs:
+    """Inputs for `run`'s model: from a .csv (header row; the training feature columns, found by name) or
+    array X of an .npz."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
@@ -29,14 +40,15 @@ def read_inputs(path: Path, run: Run) -> np.ndarray:
         arrays = load_npz(path, "input file", error=DataError)
         if "X" not in arrays:
             raise DataError(f"{path}: has no array 'X'; arrays: {', '.join(arrays) or 'none'}")
-        X = arrays["X"]
-        if X.dtype.kind not in "biuf":
-            raise DataError(f"{path}: array 'X' has dtype {X.dtype}; expected numbers")
+        inputs = Inputs(arrays["X"])
+        if inputs.X.dtype.kind not in "biuf":
+            raise DataError(f"{path}: array 'X' has dtype {inputs.X.dtype}; expected numbers")
     elif suffix == ".csv":
-        X = _read_csv_inputs(path, run)
+        inputs = _read_csv_inputs(path, run)
     else:
         raise DataError(f"{path}: unsupported file type '{path.suffix}'; give a .csv or .npz file")
-    return check_inputs(X, run, str(path))
+    check_inputs(inputs.X, run, str(path))
+    return inputs
 
 
 def check_inputs(X: np.ndarray, run: Run, source: str) -> np.ndarray:
@@ -56,49 +68,59 @@ def check_inputs(X: np.ndarray, run: Run, source: str) -> np.ndarray:
     return X
 
 
-def _read_csv_inputs(path: Path, run: Run) -> np.ndarray:
+def _read_csv_inputs(path: Path, run: Run) -> Inputs:
     train = run.data.train
     if train.is_sequence:
         raise DataError(f"{path}: this model takes sequences; give an .npz file with an array X")
-    lines, rows = read_rows(path)
+    lines, rows, _ = read_rows(path)
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header row and at least one row of inputs")
     header = [cell.strip() for cell in rows[0]]
-    n, names = train.X.shape[1], list(train.feature_names)
-    if names and all(name in header for name in names):
-        columns = [header.index(name) for name in names]
-    elif len(header) == n:
-        columns = list(range(n))
-    elif len(header) == n + 1 and train.target_name in header:
-        columns = [i for i, name in enumerate(header) if name != train.target_name]
-    else:
+    names = list(run.data.feature_names)
+    missing = [name for name in names if name not in header]
+    if missing:
         raise DataError(
-            f"{path}: has the columns {column_list(header)}; the model takes {n} inputs"
-            + (f" ({column_list(names)})" if names else "")
+            f"{path}: has no column {', '.join(map(repr, missing))}; the model takes the columns "
+            f"{column_list(names)} (by name, in any order); the file has {column_list(header)}"
         )
-    for line, row in zip(lines[1:], rows[1:]):
+    for line, row in zip(lines[1:], rows[1:], strict=True):
         if len(row) != len(header):
             raise DataError(f"{path}: row {line} has {len(row)} values, the header {len(header)}")
+    columns = [header.index(name) for name in names]
     picked = [[row[i] for i in columns] for row in rows[1:]]
-    return parse_numbers(path, [header[i] for i in columns], lines[1:], picked)
+    X = parse_numbers(path, names, lines[1:], picked)
+    return Inputs(X, header, [[cell.strip() for cell in row] for row in rows[1:]])
 
 
 def evaluation_data(run: Run, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets of a labelled .csv/.npz file, as `run.trainer.evaluate` takes them; refuses
-    another input shape, a regression target for a classifier and labels the model has no output for."""
-    ds = load_file(path, target=getattr(run.config.data, "target", None))
+    """Inputs and targets of a labelled .csv/.npz file, as `run.trainer.evaluate` takes them: read as the
+    training data was (columns by name, labels by their names), whatever format that came from."""
+    ds = load_like(path, run.data.train)
     check_inputs(ds.X, run, str(path))
-    train = run.data.train
-    if train.task != ds.task:
-        raise DataError(f"{path}: holds a {ds.task} target; the model was trained for {train.task}")
-    if ds.task == "classification" and ds.n_classes > train.n_classes:
-        raise DataError(
-            f"{path}: has labels up to {ds.n_classes - 1}; the model knows classes 0..{train.n_classes - 1}"
-        )
-    if ds.task == "regression" and ds.y.shape[1:] != train.y.shape[1:]:
-        raise DataError(f"{path}: targets of shape {ds.y.shape}; the model predicts {train.y.shape[1:]}")
     dtype = run.params.dtype
     return model_inputs(run.data, ds.X, dtype), loss_targets(ds.y, run.loss_name, dtype)
+
+
+def evaluation_report(run: Run, X: np.ndarray, y: np.ndarray) -> dict:
+    """Loss and metric of `run` on model inputs X and targets y; for classification also the confusion
+    matrix (rows true class, columns predicted, in the order of `classes`) and per-class scores."""
+    trainer = run.trainer
+    loss, metric = trainer.evaluate(X, y)
+    report = {"samples": int(X.shape[0]), "loss": loss, trainer.metric_name: metric}
+    names = run.data.class_names
+    if names is None:
+        return report
+    target = y.astype(np.int64)
+    labels = metrics.predicted_labels(trainer.predict(X), target, threshold=class_threshold(run.loss_name))
+    matrix = metrics.confusion_matrix(labels, target, len(names))
+    scores = metrics.per_class_scores(matrix)
+    report["classes"] = list(names)
+    report["confusion_matrix"] = matrix.tolist()
+    report["per_class"] = [
+        {"class": name, **{key: scores[key][i].item() for key in ("precision", "recall", "f1", "support")}}
+        for i, name in enumerate(names)
+    ]
+    return report
 
 
 def output_path(output: Path | None, run_dir: Path, input_file: Path, overwrite: bool = False) -> Path:
@@ -109,7 +131,7 @@ def output_path(output: Path | None, run_dir: Path, input_file: Path, overwrite:
 
 
 def predictions(run: Run, X: np.ndarray) -> dict[str, np.ndarray]:
-    """What `nncli predict` reports for raw inputs X (as `read_inputs` returns them), in eval mode: for a
+    """What `nncli predict` reports for raw inputs X (`read_inputs(...).X`), in eval mode: for a
     cross_entropy model the `label` (argmax), the class `probabilities` (softmax) and the `logits`; for any
     other the model's raw output as `prediction`. `nncli export` names its ONNX outputs the same."""
     out = run.trainer.predict(model_inputs(run.data, X, run.params.dtype))
@@ -120,27 +142,60 @@ def predictions(run: Run, X: np.ndarray) -> dict[str, np.ndarray]:
     return {"label": np.argmax(out, axis=-1), "probabilities": probs, "logits": out}
 
 
-def predict_file(
-    run_dir: Path, input_file: Path, output: Path | None = None, *, overwrite: bool = False
-) -> Path:
-    """Write a trained run's predictions for the inputs in `input_file` as CSV; returns the path."""
-    output = output_path(output, run_dir, input_file, overwrite)
-    run = load_trained(run_dir)
-    X = read_inputs(input_file, run)
-    result = predictions(run, X)
-    lines = []
+def prediction_table(run: Run, result: dict[str, np.ndarray]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of `predictions(run, X)`: the class name and one probability per class
+    (`p_<class>`), or the predicted value(s). A model with one output per position (sequence to sequence)
+    gives one row per sample and position."""
+    out = result.get("probabilities", result.get("prediction"))
+    n, positions = out.shape[0], out.shape[1:-1]
+    flat = out.reshape(-1, out.shape[-1])
     if "label" in result:
-        probs = result["probabilities"]
-        header = ["prediction", *[f"p{k}" for k in range(probs.shape[-1])]]
-        for label, p in zip(result["label"].reshape(len(X), -1), probs.reshape(len(X), -1)):
-            lines.append([*(str(int(v)) for v in label), *(repr(float(v)) for v in p)])
+        names = run.data.class_names
+        labels = result["label"].reshape(-1)
+        header = ["prediction", *(f"p_{name}" for name in names)]
+        rows = [[str(names[k]), *map(_number, p)] for k, p in zip(labels, flat, strict=True)]
+    elif run.data.train.task == "classification":  # one output: a logit, or a 0/1 target (mse, huber)
+        names = run.data.class_names
+        threshold = class_threshold(run.loss_name)
+        header = ["prediction", "output"]
+        rows = [[str(names[int(v[0] > threshold)]), _number(v[0])] for v in flat]
     else:
-        flat = result["prediction"].reshape(len(X), -1)
-        header = ["prediction"] if flat.shape[1] == 1 else [f"prediction{k}" for k in range(flat.shape[1])]
-        lines = [[repr(float(v)) for v in row] for row in flat]
+        header = ["prediction"] if flat.shape[1] == 1 else [f"prediction_{k}" for k in range(flat.shape[1])]
+        rows = [list(map(_number, v)) for v in flat]
+    if positions:
+        index = np.indices((n, *positions)).reshape(1 + len(positions), -1).T
+        header = ["sample", "position", *header]
+        rows = [[*map(str, i), *row] for i, row in zip(index, rows, strict=True)]
+    return header, rows
+
+
+def _number(value) -> str:
+    return repr(float(value))
+
+
+def predict_file(
+    run_dir: Path,
+    input_file: Path,
+    output: Path | None = None,
+    *,
+    weights: str = "final",
+    overwrite: bool = False,
+) -> Path:
+    """Write a trained run's predictions for the inputs in `input_file` as CSV: the input file's own
+    columns (or a `sample` number for an .npz), then the predictions; returns the path."""
+    output = output_path(output, run_dir, input_file, overwrite)
+    run = load_trained(run_dir, weights)
+    inputs = read_inputs(input_file, run)
+    header, rows = prediction_table(run, predictions(run, inputs.X))
+    if inputs.columns and len(rows) == len(inputs.cells):
+        header = [*inputs.columns, *header]
+        rows = [[*cells, *row] for cells, row in zip(inputs.cells, rows, strict=True)]
+    elif header[0] != "sample":
+        header = ["sample", *header]
+        rows = [[str(i), *row] for i, row in enumerate(rows)]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(lines)
+    writer.writerows(rows)
     atomic_write_text(output, buf.getvalue())
     return output

@@ -3,6 +3,7 @@ regularizers and the trainer. Nothing past this point sees pydantic."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
@@ -10,7 +11,7 @@ from functools import cached_property
 import numpy as np
 
 from nncli.config.schema import FileData, RunConfig
-from nncli.datasets import Dataset, generate, load_file, train_val_split
+from nncli.datasets import Dataset, generate, load_file, load_like, train_val_split
 from nncli.engine import metrics
 from nncli.engine.layers import Linear
 from nncli.engine.losses import LOSSES
@@ -46,7 +47,7 @@ class Standardizer:
 
 @dataclass
 class Data:
-    """Training and validation data after the split and standardisation, as the model sees it."""
+    """Training and validation data after the split, and the standardisation the model's inputs get."""
 
     train: Dataset
     val: Dataset | None
@@ -62,6 +63,28 @@ class Data:
                 digest.update(f"{array.dtype.str}{array.shape}".encode())
                 digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The input columns, in the order the model takes them (empty for sequences)."""
+        return () if self.train.is_sequence else self.train.feature_names
+
+    @property
+    def class_names(self) -> tuple[str | int | float, ...] | None:
+        """The original label of each class 0..k-1; None for regression."""
+        return self.train.class_names
+
+    def info(self) -> dict:
+        """What `data.json` records: the task and why, and the names of the inputs, target and classes."""
+        train = self.train
+        return {
+            "task": train.task,
+            "task_reason": train.task_reason,
+            "target": train.target_name,
+            "features": list(self.feature_names),
+            "classes": list(self.class_names) if self.class_names is not None else None,
+            "delimiter": train.delimiter,
+        }
 
 
 @dataclass
@@ -80,18 +103,28 @@ class Run:
 def load_dataset(config: RunConfig) -> Dataset:
     data = config.data
     if isinstance(data, FileData):
-        return load_file(data.path, target=data.target)
+        return load_file(
+            data.path,
+            target=data.target,
+            task=data.task,
+            features=data.features,
+            drop=data.drop,
+            delimiter=data.delimiter,
+        )
     limits.check_generated_size(config)
     params = limits.generator_params(data)
     dataset = generate(data.dataset, samples=data.samples, noise=data.noise, seed=config.seed, **params)
     limits.check_finite_data(dataset, config)
-    return dataset
+    return dataclasses.replace(dataset, task_reason=f"dataset '{data.dataset}' is a {dataset.task} task")
 
 
 def build_data(config: RunConfig, dataset: Dataset | None = None) -> Data:
     dataset = dataset if dataset is not None else load_dataset(config)
     rng = np.random.default_rng([config.seed, DATA_STREAM])
-    if config.data.validation > 0:
+    validation_path = getattr(config.data, "validation_path", None)
+    if validation_path is not None:
+        train, val = dataset, load_like(validation_path, dataset)
+    elif config.data.validation > 0:
         train, val = train_val_split(dataset, config.data.validation, rng)
     else:
         train, val = dataset, None
@@ -202,10 +235,12 @@ def skip_data_gradient(model: Module) -> None:
 def loop_settings(config: RunConfig, n_train: int) -> LoopSettings:
     t = config.training
     batch = n_train if t.batch_size == 0 or t.batch_size >= n_train else t.batch_size
-    total = t.steps if t.steps is not None else t.epochs * steps_per_epoch(n_train, batch)
+    fold = getattr(config.model, "norm", None) == "batch_norm"  # batch statistics need two samples
+    total = t.steps if t.steps is not None else t.epochs * steps_per_epoch(n_train, batch, fold)
     return LoopSettings(
         total_steps=total,
         batch_size=batch,
+        fold_single=fold,
         shuffle=t.shuffle and batch < n_train,
         shuffle_seed=hash_seed(config.seed, SHUFFLE_STREAM),
         clip_grad_norm=t.clip_grad_norm,
@@ -215,6 +250,7 @@ def loop_settings(config: RunConfig, n_train: int) -> LoopSettings:
         eval_every=t.eval_every or t.log_every,
         checkpoint_every=t.checkpoint_every,
         threads=t.threads,
+        restore_best=t.restore_best,
     )
 
 

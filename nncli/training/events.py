@@ -9,12 +9,16 @@ from dataclasses import asdict, dataclass
 @dataclass(frozen=True)
 class StepEnd:
     """A logged step. `train_loss` is the objective of that step's forward pass, before its update:
-    data loss plus regularisation. Validation fields are those of the latest evaluation, if any."""
+    `data_loss` (that one mini-batch's loss) plus `penalty` (regularisation). `data_loss_mean` is the mean
+    data loss over the steps since the previous logged one, comparable to `val_loss`, which holds no
+    penalty. Validation fields are those of the latest evaluation, if any."""
 
     step: int
     epoch: int
     train_loss: float
     data_loss: float
+    data_loss_mean: float
+    penalty: float
     lr: float
     grad_norm: float
     time_s: float

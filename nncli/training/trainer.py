@@ -31,6 +31,7 @@ class LoopSettings:
 
     total_steps: int
     batch_size: int  # already resolved: 1 ≤ batch_size ≤ n
+    fold_single: bool = False  # a last batch of one joins the batch before it (batch norm needs two)
     shuffle: bool = True
     shuffle_seed: int = 0
     clip_grad_norm: float | None = None
@@ -40,6 +41,14 @@ class LoopSettings:
     eval_every: int = 10
     checkpoint_every: int | None = None
     threads: int | None = None  # BLAS threads; None: NNCLI_THREADS or the policy (nncli.runtime)
+    restore_best: bool = False  # early stopping ends on the weights of the best val_loss
+
+
+def steps_per_epoch(n: int, batch_size: int, fold_single: bool = False) -> int:
+    """Batches in one pass over n samples: every sample is trained on, the last batch taking the rest,
+    even a single sample (as PyTorch's DataLoader does), unless `fold_single` adds it to the batch before."""
+    full, rest = divmod(n, batch_size)
+    return full + (rest > 1 or (rest == 1 and not fold_single))
 
 
 @dataclass
@@ -48,20 +57,18 @@ class TrainState:
 
     step: int = 0
     best_val_loss: float = math.inf
-    best_val_metric: float | None = None
-    best_step: int = 0
+    best_step: int = 0  # the step of the lowest val_loss, whose weights are `Trainer.best`
+    val_metric_at_best_loss: float | None = None
+    best_val_metric: float | None = None  # the highest val metric reached (accuracy, r2), at any step
+    best_metric_step: int = 0
     evals_without_improvement: int = 0
     last_val_loss: float | None = None
     last_val_metric: float | None = None
     last_train_loss: float | None = None
+    interval_data_loss: float = 0.0  # sum of the data loss over the steps since the last logged one
+    interval_steps: int = 0
     elapsed_s: float = 0.0
     history: list[dict] = field(default_factory=list)
-
-
-def steps_per_epoch(n_samples: int, batch_size: int) -> int:
-    """Batches in one pass over the data. A last batch of a single sample is dropped: batch norm cannot
-    normalise one sample, and one sample's gradient is mostly noise."""
-    return n_samples // batch_size + (n_samples % batch_size > 1)
 
 
 class Trainer:
@@ -92,11 +99,14 @@ class Trainer:
         self.metric, self.metric_name = metric, metric_name
         self.regularizers, self.proximal_l1, self.reg_slice = list(regularizers), proximal_l1, reg_slice
         self.state = TrainState()
+        # parameters and running statistics at the lowest val_loss so far (None before a validation)
+        self.best: dict[str, np.ndarray] | None = None
+        self.best_buffers: dict[str, np.ndarray] = {}
         self.listeners: list[Listener] = []
         self.stop_requested: str | None = None  # set to "interrupted" by a signal handler
         self.finishing = False  # the loop is over; the final checkpoint and summary are being written
         n = X.shape[0]
-        self.steps_per_epoch = steps_per_epoch(n, settings.batch_size)
+        self.steps_per_epoch = steps_per_epoch(n, settings.batch_size, settings.fold_single)
         self._perm_epoch = -1
         self._perm = np.arange(n)
         self.use_threads(settings.threads)
@@ -123,12 +133,13 @@ class Trainer:
     def batch_indices(self, step: int) -> np.ndarray | slice:
         epoch, i = divmod(step, self.steps_per_epoch)
         bs, n = self.settings.batch_size, self.X.shape[0]
+        end = n if i == self.steps_per_epoch - 1 else (i + 1) * bs  # the last batch takes the rest
         if not self.settings.shuffle:
-            return slice(i * bs, min((i + 1) * bs, n))
+            return slice(i * bs, end)
         if epoch != self._perm_epoch:
             self._perm = np.random.default_rng([self.settings.shuffle_seed, epoch]).permutation(n)
             self._perm_epoch = epoch
-        return self._perm[i * bs : (i + 1) * bs]
+        return self._perm[i * bs : end]
 
     def penalty(self) -> float:
         w = self.params.data[self.reg_slice]
@@ -189,6 +200,11 @@ class Trainer:
         with blas_threads(self.threads), np.errstate(over="ignore", invalid="ignore"):
             status, message = self._loop(start_time)
         self.finishing = True
+        if status == "early_stopped" and self.settings.restore_best and self.best is not None:
+            self.params.load_state_dict(self.best)
+            self.model.load_buffers(self.best_buffers)
+            st.last_val_loss, st.last_val_metric = st.best_val_loss, st.val_metric_at_best_loss
+            message += f"; restored the weights of step {st.best_step}"
         # a diverged step changed nothing (its update is skipped), so the parameters and optimizer state
         # are those of the last good step: kept as the checkpoint while they are finite, to inspect or to
         # resume with a lower learning rate
@@ -214,6 +230,8 @@ class Trainer:
                 break
             st.step = step + 1
             st.last_train_loss = objective
+            st.interval_data_loss += data_loss
+            st.interval_steps += 1
             st.elapsed_s = time.perf_counter() - start_time
             done = st.step == s.total_steps
             stop = False
@@ -225,12 +243,15 @@ class Trainer:
                     epoch=step // self.steps_per_epoch + 1,
                     train_loss=objective,
                     data_loss=data_loss,
+                    data_loss_mean=st.interval_data_loss / st.interval_steps,
+                    penalty=objective - data_loss,
                     lr=self.optimizer.lr,
                     grad_norm=grad_norm,
                     time_s=st.elapsed_s,
                     val_loss=st.last_val_loss,
                     val_metric=st.last_val_metric,
                 )
+                st.interval_data_loss, st.interval_steps = 0.0, 0
                 st.history.append(event.to_dict())
                 self.emit(event)
             if stop:
@@ -255,9 +276,13 @@ class Trainer:
         val_loss, val_metric = self.evaluate()
         st.last_val_loss, st.last_val_metric = val_loss, val_metric
         self.emit(Evaluation(st.step, val_loss, val_metric, self.metric_name))
+        if st.best_val_metric is None or val_metric > st.best_val_metric:
+            st.best_val_metric, st.best_metric_step = val_metric, st.step
         if val_loss < st.best_val_loss - s.min_delta:
-            st.best_val_loss, st.best_val_metric, st.best_step = val_loss, val_metric, st.step
+            st.best_val_loss, st.val_metric_at_best_loss, st.best_step = val_loss, val_metric, st.step
             st.evals_without_improvement = 0
+            self.best = self.params.state_dict()
+            self.best_buffers = {k: v.copy() for k, v in self.model.named_buffers()}
         else:
             st.evals_without_improvement += 1
         return s.patience is not None and st.evals_without_improvement >= s.patience

@@ -54,6 +54,8 @@ class LivePlot:
     def __init__(self, run: Run, reporter, kind: str, size: tuple[int, int]) -> None:
         self.reporter, self.size = reporter, size
         self.draw = termviz.decision_boundary if kind == "boundary" else termviz.fitted_curve
+        names = run.data.feature_names
+        self.labels = {"names": names[:2], "classes": run.data.train.classes} if len(names) == 2 else {}
         self.predict = predictor(run)
         train = run.data.train
         self.X, self.y = train.X, train.y
@@ -63,7 +65,8 @@ class LivePlot:
 
     def redraw(self) -> None:
         width, height = self.size
-        self.reporter.extra = self.draw(self.predict, self.X, self.y, width=width, height=height)
+        labels = self.labels if self.draw is termviz.decision_boundary else {}
+        self.reporter.extra = self.draw(self.predict, self.X, self.y, width=width, height=height, **labels)
         self.last = time.perf_counter()
 
     def __call__(self, event: Event) -> None:

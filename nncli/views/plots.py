@@ -114,15 +114,18 @@ def column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
 def save_training_curves(
     rows: list[dict], metric_name: str, path: str | Path, *, log_y: bool | None = None, title: str = ""
 ) -> Path:
-    """Train and validation loss (and the data loss, when regularisation makes it differ) and the
-    validation metric against step, from metrics.jsonl rows."""
+    """The training data loss (mean over each logging interval), the validation loss, and the objective
+    with regularisation when that differs; the validation metric; against step, from metrics.jsonl rows."""
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    series = {"train": column(rows, "train_loss"), "validation": column(rows, "val_loss")}
-    if any(r.get("data_loss") is not None and r["data_loss"] != r["train_loss"] for r in rows):
-        series["train data loss"] = column(rows, "data_loss")
+    train = "data_loss_mean" if any(r.get("data_loss_mean") is not None for r in rows) else "train_loss"
+    series = {"train (mean over interval)": column(rows, train), "validation": column(rows, "val_loss")}
+    if any(r.get("penalty") for r in rows):
+        series["train objective with penalty (one batch)"] = column(rows, "train_loss")
     series = {k: v for k, v in series.items() if v[0].size}
-    log_y = draw_curves(left, series, log_y=log_y)
+    log_y = draw_curves(
+        left, series, log_y=log_y, styles={"train objective with penalty (one batch)": {"linestyle": "--"}}
+    )
     left.set(xlabel="step", ylabel="loss (log)" if log_y else "loss", title="loss")
     steps, metric = column(rows, "val_metric")
     if steps.size:
@@ -185,7 +188,9 @@ def save_landscape(
 # ---------------------------------------------------------------------------------------------- data views
 
 
-def scatter_classes(ax, X: np.ndarray, y: np.ndarray, *, marker: str = "o", label: str = "") -> None:
+def scatter_classes(
+    ax, X: np.ndarray, y: np.ndarray, *, marker: str = "o", label: str = "", classes: tuple | None = None
+) -> None:
     for k in np.unique(y):
         pts = X[y == k]
         ax.scatter(
@@ -196,7 +201,7 @@ def scatter_classes(ax, X: np.ndarray, y: np.ndarray, *, marker: str = "o", labe
             color=rgb(int(k)),
             edgecolors="black",
             linewidths=0.3,
-            label=f"{label}class {k}",
+            label=f"{label}{classes[k]}" if classes else f"{label}class {k}",
         )
 
 
@@ -211,8 +216,11 @@ def save_decision_boundary(
     n_classes: int | None = None,
     title: str = "",
     resolution: int = 300,
+    names: tuple[str, str] = ("x₀", "x₁"),
+    classes: tuple | None = None,
 ) -> Path:
-    """The input plane coloured by `predict` (raw points (n, 2) → labels), with the data on top."""
+    """The input plane coloured by `predict` (raw points (n, 2) → labels), with the data on top; the axes
+    named after the features, the legend after the classes."""
     plt = pyplot()
     from matplotlib.colors import ListedColormap
 
@@ -234,10 +242,11 @@ def save_decision_boundary(
         interpolation="nearest",
         aspect="auto",
     )
-    scatter_classes(ax, X, y, label="train ")
+    scatter_classes(ax, X, y, label="train ", classes=classes)
     if X_val is not None and y_val is not None:
-        scatter_classes(ax, X_val, np.asarray(y_val).astype(np.int64), marker="^", label="val ")
-    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="x₀", ylabel="x₁", title=title)
+        val = np.asarray(y_val).astype(np.int64)
+        scatter_classes(ax, X_val, val, marker="^", label="val ", classes=classes)
+    ax.set(xlim=extent[:2], ylim=extent[2:], xlabel=names[0], ylabel=names[1], title=title)
     ax.legend(fontsize=7, loc="best", framealpha=0.8)
     return save(fig, path)
 
@@ -251,8 +260,9 @@ def save_fitted_curve(
     X_val: np.ndarray | None = None,
     y_val: np.ndarray | None = None,
     title: str = "",
+    names: tuple[str, str] = ("x", "y"),
 ) -> Path:
-    """1-D regression: the data and the model's curve `predict` (raw x (n, 1) → (n,))."""
+    """1-D regression: the data and the model's curve `predict` (raw x (n, 1) → (n,)); axes `names`."""
     plt = pyplot()
     x = np.asarray(X, float).reshape(-1)
     lo, hi = termviz.value_range(x, 0.03)
@@ -264,7 +274,7 @@ def save_fitted_curve(
             np.reshape(X_val, -1), y_val, s=12, marker="^", color=rgb(2), alpha=0.6, label="validation"
         )
     ax.plot(grid, predict(grid[:, None]), color=rgb(1), linewidth=2, label="model")
-    ax.set(xlabel="x", ylabel="y", title=title)
+    ax.set(xlabel=names[0], ylabel=names[1], title=title)
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
     return save(fig, path)

@@ -17,13 +17,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nncli.fileio import atomic_write_text
+from nncli.rundir.directory import load_run
 from nncli.rundir.outputs import check_output, check_output_folder
+from nncli.rundir.predict import evaluation_report
 from nncli.rundir.records import read_metrics, read_summary, require_run_directory
 from nncli.views import plots, runplots
 from nncli.views.reporter import summary_rows
 
 MAX_ROWS = 400  # metrics rows shown; longer runs are thinned evenly, keeping the first and last
-COLUMNS = ("step", "epoch", "train_loss", "data_loss", "val_loss", "val_metric", "lr", "grad_norm", "time_s")
+COLUMNS = (
+    "step",
+    "epoch",
+    "train_loss",
+    "data_loss",
+    "data_loss_mean",
+    "penalty",
+    "val_loss",
+    "val_metric",
+    "lr",
+    "grad_norm",
+    "time_s",
+)
 CAPTIONS = {
     "curves.png": "Loss and validation metric against step.",
     "decision_boundary.png": "The input plane coloured by the predicted class, with the data.",
@@ -84,6 +98,49 @@ def key_value_table(rows: dict) -> str:
     return f'<table class="kv">{body}</table>'
 
 
+def confusion_section(run_dir: Path) -> str:
+    """A classification run's confusion matrix on its validation (else training) set, final weights,
+    with per-class precision, recall and F1; '' for regression or a run with no weights."""
+    run = load_run(run_dir)
+    if run is None or run.data.class_names is None:
+        return ""
+    trainer = run.trainer
+    if trainer.X_val is not None:
+        X, y, source = trainer.X_val, trainer.y_val, "validation set"
+    else:
+        X, y, source = trainer.X, trainer.y, "training set"
+    report = evaluation_report(run, X, y)
+    names = [html.escape(str(c)) for c in report["classes"]]
+    head = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"
+    body = "".join(
+        f"<tr><th>{n}</th>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>"
+        for n, row in zip(names, report["confusion_matrix"], strict=True)
+    )
+    scores = "".join(
+        f"<tr><td>{name}</td>"
+        + "".join(f"<td>{cell(e[k])}</td>" for k in ("precision", "recall", "f1", "support"))
+        + "</tr>"
+        for name, e in zip(names, report["per_class"], strict=True)
+    )
+    score_head = "<tr><th>class</th><th>precision</th><th>recall</th><th>f1</th><th>support</th></tr>"
+    return (
+        f"<h2>Confusion matrix</h2><p>{html.escape(source)}, final weights, {report['samples']} samples; "
+        "rows are the true class, columns the predicted one.</p>"
+        f'<table class="confusion">{head}{body}</table><table>{score_head}{scores}</table>'
+    )
+
+
+def flatten(summary: dict) -> dict:
+    """Nested summary entries (sparsity) as dotted keys."""
+    flat = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
 def thin(rows: list[dict], limit: int = MAX_ROWS) -> list[dict]:
     """At most `limit` rows, evenly spaced, always keeping the first and the last."""
     if len(rows) <= limit:
@@ -142,6 +199,7 @@ def render(run_dir: Path, figures: list[Path], note: str = "") -> str:
         key_value_table(dict(summary_rows(summary)))
         if summary
         else '<p class="note">No summary.json: the run has not ended.</p>',
+        confusion_section(run_dir),
         "<h2>Figures</h2>",
         f'<p class="note">{html.escape(note)}</p>' if note else "",
         *(figure(p) for p in figures),

@@ -6,6 +6,8 @@ plain line per logged step.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console, Group
 from rich.live import Live
 from rich.measure import Measurement
@@ -39,7 +41,8 @@ def columns(metric_name: str) -> list[tuple[str, int, object]]:
     last to first when the terminal is narrow. `.4g` numbers take at most 9 characters (1.235e-05)."""
     return [
         ("step", 7, lambda r: str(r.step)),
-        ("train loss", 10, lambda r: fmt(r.train_loss)),
+        # the data loss averaged since the row before: comparable to the val loss
+        ("train loss", 10, lambda r: fmt(r.data_loss_mean)),
         ("val loss", 10, lambda r: fmt(r.val_loss)),
         (f"val {metric_name}", max(10, 4 + len(metric_name)), lambda r: fmt(r.val_metric, ".4f")),
         ("epoch", 5, lambda r: str(r.epoch)),
@@ -154,7 +157,8 @@ class TrainingReporter:
             self.progress.update(self.task, completed=event.step, rate=f"{rate:,.0f} steps/s")
             if self._live is None:
                 self.console.print(
-                    f"step {event.step} epoch {event.epoch} train_loss {fmt(event.train_loss, '.6g')} "
+                    f"step {event.step} epoch {event.epoch} "
+                    f"data_loss_mean {fmt(event.data_loss_mean, '.6g')} "
                     f"val_loss {fmt(event.val_loss, '.6g')} "
                     f"val_{self.metric_name} {fmt(event.val_metric, '.4f')} "
                     f"lr {fmt(event.lr, '.3g')} grad_norm {fmt(event.grad_norm, '.3g')}",
@@ -172,14 +176,18 @@ def summary_rows(summary: dict) -> list[tuple[str, str]]:
     """(label, text) of each line of a run's summary: what the terminal panel and the HTML report show."""
     metric = summary.get("metric", "metric")
     status = summary["status"] + (f" — {summary['message']}" if summary.get("message") else "")
+    best_metric = fmt(summary.get("best_val_metric"), ".4f")
+    if summary.get("best_val_metric") is not None:
+        best_metric += f" (step {summary.get('best_metric_step')})"
     rows = [
         ("status", status),
         ("steps", f"{summary['steps']} / {summary['total_steps']}"),
-        ("final train loss", fmt(summary.get("final_train_loss"), ".6g")),
+        ("final train loss (mean)", fmt(summary.get("final_data_loss_mean"), ".6g")),
         ("final val loss", fmt(summary.get("final_val_loss"), ".6g")),
         (f"final val {metric}", fmt(summary.get("final_val_metric"), ".4f")),
         ("best val loss", f"{fmt(summary.get('best_val_loss'), '.6g')} (step {summary.get('best_step')})"),
-        (f"best val {metric}", fmt(summary.get("best_val_metric"), ".4f")),
+        (f"val {metric} at best loss", fmt(summary.get("val_metric_at_best_loss"), ".4f")),
+        (f"best val {metric}", best_metric),
     ]
     sp = summary.get("sparsity") or {}
     if sp.get("weights"):
@@ -217,4 +225,41 @@ def key_value_table(title: str, rows: dict) -> Table:
     table.add_column()
     for k, v in rows.items():
         table.add_row(Text(visible(k)), Text(fmt(v, ".6g") if isinstance(v, float) else visible(v)))
+    return table
+
+
+def class_tables(report: dict) -> list[Table]:
+    """An evaluation's confusion matrix (rows true, columns predicted) and per-class scores, if any."""
+    if "confusion_matrix" not in report:
+        return []
+    names = [str(c) for c in report["classes"]]
+    matrix = Table(title="confusion matrix (rows: true class, columns: predicted)", header_style="bold")
+    matrix.add_column("true \\ predicted", style="bold")
+    for name in names:
+        matrix.add_column(name, justify="right")
+    for name, row in zip(names, report["confusion_matrix"], strict=True):
+        matrix.add_row(name, *(str(v) for v in row))
+    scores = Table(title="per class", header_style="bold")
+    for col in ("class", "precision", "recall", "f1", "support"):
+        scores.add_column(col, justify="left" if col == "class" else "right")
+    for entry in report["per_class"]:
+        scores.add_row(
+            str(entry["class"]),
+            *(fmt(entry[k], ".4f") for k in ("precision", "recall", "f1")),
+            str(entry["support"]),
+        )
+    return [matrix, scores]
+
+
+def runs_table(entries: list[dict]) -> Table:
+    """`nncli runs`: one row per run directory, newest first."""
+    table = Table(header_style="bold")
+    for col in ("run", "status", "steps", "best val metric", "best val loss", "wall time", "started"):
+        table.add_column(col, justify="right" if col in ("steps", "wall time") else "left")
+    for e in entries:
+        steps = "—" if e["steps"] is None else f"{e['steps']} / {e['total_steps']}"
+        metric = "—" if e["best_val_metric"] is None else f"{e['metric']} {e['best_val_metric']:.4f}"
+        wall = "—" if e["wall_time_s"] is None else f"{e['wall_time_s']:.2f} s"
+        loss = fmt(e["best_val_loss"], ".6g")
+        table.add_row(Path(e["path"]).name, e["status"], steps, metric, loss, wall, e["started"])
     return table

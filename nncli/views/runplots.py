@@ -55,6 +55,11 @@ def plot_run(
     if kind is not None:
         draw, stem = DATA_VIEWS[kind]
         extra = {"X_val": val.X, "y_val": val.y} if val is not None else {}
+        names = run.data.feature_names
+        if kind == "boundary":
+            extra.update(names=names or ("x₀", "x₁"), classes=run.data.train.classes)
+        else:
+            extra.update(names=(names[0] if names else "x", train.target_name))
         title = f"{name}: {stem.replace('_', ' ')}"
         written.append(draw(predictor(run), train.X, train.y, out / f"{stem}.png", title=title, **extra))
     written += regpicture.run_figures(run, out, name)

@@ -130,6 +130,8 @@ def decision_boundary(
     *,
     width: int = 48,
     height: int = 24,
+    names: tuple[str, str] = ("x₀", "x₁"),  # the axes' feature names
+    classes: tuple | None = None,  # the class names, for the legend
 ):
     """The input plane coloured by predicted class, the training points on top in their class colour.
 
@@ -150,9 +152,10 @@ def decision_boundary(
     inside = row >= 0
     image[row[inside], col[inside]] = n_classes + y[inside]
     lines = half_blocks(image, colours)
-    xmin, xmax, ymin, ymax = extent
-    lines.append(Text(f"x₀ {num(xmin)} … {num(xmax)}\nx₁ {num(ymin)} … {num(ymax)}", style="dim"))
-    lines.append(Text("class ", style="dim") + legend([(str(k), colour(k)) for k in range(n_classes)], "■"))
+    (xmin, xmax, ymin, ymax), (a, b) = extent, names
+    lines.append(Text(f"{a} {num(xmin)} … {num(xmax)}\n{b} {num(ymin)} … {num(ymax)}", style="dim"))
+    named = [str(classes[k]) if classes and k < len(classes) else f"class {k}" for k in range(n_classes)]
+    lines.append(legend([(name, colour(k)) for k, name in enumerate(named)], "■"))
     cell_of_points = (row[inside] // 2, col[inside])
     return mono.ColourOrNot(
         panel(lines, "decision boundary"),
