@@ -13,7 +13,8 @@ from nncli import fileio
 from nncli.cli import app
 from nncli.config.loading import load_config
 from nncli.errors import NncliError
-from nncli.rundir.directory import load_trained, step_zero
+from nncli.rundir.directory import load_trained
+from nncli.rundir.summary import step_zero
 from nncli.training.build import build_run
 from nncli.views import plots, runplots, termviz
 

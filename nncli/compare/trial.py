@@ -23,7 +23,7 @@ from nncli.compare.sweep import Trial
 from nncli.config.loading import validate
 from nncli.errors import NncliError
 from nncli.rundir.checkpoint import checkpoint_arrays
-from nncli.rundir.directory import build_summary
+from nncli.rundir.summary import build_summary
 from nncli.training.build import build_run
 from nncli.training.events import StepEnd, TrainingEnd
 

@@ -1,11 +1,21 @@
-"""Fields that several config sections share: the name that picks a component (with its PyTorch twin),
-and the optimizers' lr, weight decay and eps."""
+"""What several config sections share: the strict base model, bounded number types, the name that picks
+a component (with its PyTorch twin), and the optimizers' lr, weight decay and eps."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
+
+# BLAS (OpenBLAS as NumPy ships it) indexes matrices with 32-bit integers: no width or count beyond this
+MAX_SIZE = 2**31 - 1
+Size = Annotated[int, Field(ge=1, le=MAX_SIZE)]
+Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
+Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def named(name: str, what: str, torch: str) -> Any:

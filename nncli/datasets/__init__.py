@@ -17,7 +17,8 @@ from nncli.datasets.base import (
     register_dataset,
     train_val_split,
 )
-from nncli.datasets.files import load_file, load_like, save_file
+from nncli.datasets.files import load_file, load_like
+from nncli.datasets.writing import save_file
 
 __all__ = [
     "DATASETS",

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from nncli.datasets.base import Dataset, generate
-from nncli.datasets.files import save_file
+from nncli.datasets.writing import save_file
 
 SEED = 0
 # name → (samples, noise); every other parameter keeps its default

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import time
@@ -33,7 +32,8 @@ from nncli.rundir import checkpoint
 from nncli.rundir.lock import RunLock
 from nncli.rundir.outputs import RUN_FILES
 from nncli.rundir.records import read_metrics, read_summary, require_run_directory
-from nncli.training.build import Run, build_run, count_sparse
+from nncli.rundir.summary import FINISHED, build_summary, finite_or_none
+from nncli.training.build import Run, build_run
 from nncli.training.events import CheckpointDue, Event, StepEnd, TrainingEnd
 
 FILES = RUN_FILES
@@ -92,13 +92,6 @@ def prepare_new(path: Path, overwrite: bool, inputs: tuple = ()) -> RunLock:
         lock.release()
         raise
     return lock
-
-
-def _finite(value):
-    return value if value is None or math.isfinite(value) else None
-
-
-FINISHED = ("completed", "early_stopped")  # statuses of a run that --resume does not continue
 
 
 class RunDirectory:
@@ -164,7 +157,9 @@ class RunDirectory:
     def _write(self, event: Event) -> None:
         if isinstance(event, StepEnd):
             line = (
-                json.dumps({k: _finite(v) if isinstance(v, float) else v for k, v in event.to_dict().items()})
+                json.dumps(
+                    {k: finite_or_none(v) if isinstance(v, float) else v for k, v in event.to_dict().items()}
+                )
                 + "\n"
             )
             append_line(self.path / "metrics.jsonl", line)
@@ -226,41 +221,6 @@ def append_line(path: Path, line: str) -> None:
             os.close(fd)
     except OSError as exc:
         raise fileio.fault(exc, "writing", path) from None
-
-
-def build_summary(run: Run, end: TrainingEnd, path: Path | None = None) -> dict:
-    trainer, st = run.trainer, run.trainer.state
-    elapsed = st.elapsed_s
-    history = st.history
-    last = history[-1] if history else {}
-    summary = {
-        "name": run.config.name,
-        "status": end.status,
-        "message": end.message,
-        "steps": st.step,
-        "total_steps": trainer.settings.total_steps,
-        "wall_time_s": elapsed,
-        "steps_per_s": st.step / elapsed if elapsed > 0 else None,
-        "threads": trainer.threads,
-        "threads_source": trainer.threads_source,
-        "final_train_loss": _finite(st.last_train_loss),  # the last step's objective, one batch
-        "final_data_loss_mean": _finite(last.get("data_loss_mean")),  # over the last logging interval
-        "final_val_loss": _finite(st.last_val_loss),
-        "final_val_metric": _finite(st.last_val_metric),
-        "best_val_loss": _finite(st.best_val_loss),
-        "best_step": st.best_step,
-        "val_metric_at_best_loss": _finite(st.val_metric_at_best_loss),
-        "best_val_metric": _finite(st.best_val_metric),
-        "best_metric_step": st.best_metric_step,
-        "metric": trainer.metric_name,
-        "loss": run.loss_name,
-        "last_lr": last.get("lr"),
-        "parameters": run.params.size,
-        "sparsity": count_sparse(run.params),
-    }
-    if path is not None:
-        summary["run_dir"] = str(path)
-    return summary
 
 
 def new_run(
@@ -387,22 +347,3 @@ def load_run(run_dir: str | Path) -> Run | None:
         if (run_dir / "final.npz").exists() or (run_dir / "checkpoint.npz").exists():
             raise
         return None
-
-
-def step_zero(run: Run, path: Path) -> dict | None:
-    """The metrics of step 0, before any update (from init.npz), so the curves start where training did:
-    the training-set loss and, with a validation set, its loss and metric. None without init.npz, or for
-    a model with running statistics (batch norm), whose step-0 statistics are not kept."""
-    init = Path(path) / "init.npz"
-    if not init.exists() or dict(run.model.named_buffers()):
-        return None
-    trained = run.params.state_dict()
-    run.params.load_state_dict(fileio.load_npz(init, "parameter file"), source=str(init))
-    try:
-        trainer = run.trainer
-        row = {"step": 0, "train_loss": trainer.evaluate(trainer.X, trainer.y)[0]}
-        if trainer.X_val is not None:
-            row["val_loss"], row["val_metric"] = trainer.evaluate()
-    finally:
-        run.params.load_state_dict(trained, source="the trained parameters")
-    return row

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nncli.rundir.directory import load_run, step_zero
+from nncli.rundir.directory import load_run
 from nncli.rundir.outputs import check_output, check_output_folder
 from nncli.rundir.records import read_metrics, read_summary
+from nncli.rundir.summary import step_zero
 from nncli.training.predictor import predictor, view_kind
 from nncli.views import plots, regpicture
 
