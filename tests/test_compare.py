@@ -45,7 +45,7 @@ def without_times(rows: list[dict]) -> list[dict]:
 
 @pytest.fixture
 def wide_console(monkeypatch):
-    monkeypatch.setattr(common.console, "width", 200)
+    monkeypatch.setattr(common.console, "_width", 200)  # undone to None: the width is read again
 
 
 # ---------------------------------------------------------------------------------------------- presets

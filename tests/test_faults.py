@@ -15,21 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from clitools import ENTRY_POINT, SHORT, flat, invoke
 
-from nncli.cli import app
 from nncli.fileio import load_npz
 
-runner = CliRunner()
-ENTRY_POINT = "from nncli.cli import app; app(prog_name='nncli')"
 ROOT = Path(__file__).resolve().parent.parent
 
-SHORT = """
-data: {dataset: xor, samples: 100}
-model: {kind: mlp, hidden_sizes: [8]}
-optimizer: {name: adam, lr: 0.05}
-training: {epochs: 2, batch_size: 16, log_every: 5}
-"""
 # ~4,500 parameters: init.npz ~37 kB, checkpoint.npz (with Adam's two moments) ~110 kB
 WIDE = """
 data: {dataset: xor, samples: 100}
@@ -37,14 +28,6 @@ model: {kind: mlp, hidden_sizes: [64, 64]}
 optimizer: {name: adam, lr: 0.01}
 training: {steps: 40, batch_size: 16, log_every: 5, checkpoint_every: 5}
 """
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
 
 
 def assert_refused(result, *fragments):

@@ -13,11 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from clitools import flat, invoke, snapshot
 
-from nncli.cli import app
-
-runner = CliRunner()
 GOOD = """
 data: {dataset: xor, samples: 100}
 model: {kind: mlp, hidden_sizes: [8]}
@@ -25,18 +22,6 @@ optimizer: {name: adam, lr: 0.05}
 training: {epochs: 2, batch_size: 16, log_every: 5}
 """
 ESC = "\x1b"
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
-
-
-def snapshot(root: Path) -> dict:
-    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def write(path: Path, content: str | bytes) -> Path:

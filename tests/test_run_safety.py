@@ -15,21 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from clitools import ENTRY_POINT, SHORT, flat, invoke, snapshot
 
 from nncli.cli import app
 from nncli.fileio import load_npz
 from nncli.rundir.lock import LOCK_NAME, RunLock
 
-runner = CliRunner()
-ENTRY_POINT = "from nncli.cli import app; app(prog_name='nncli')"
-
-SHORT = """
-data: {dataset: xor, samples: 100}
-model: {kind: mlp, hidden_sizes: [8]}
-optimizer: {name: adam, lr: 0.05}
-training: {epochs: 2, batch_size: 16, log_every: 5}
-"""
 # long enough to be caught while it trains (stopped by the test long before its end)
 LONG = """
 data: {dataset: spirals, samples: 400}
@@ -37,18 +28,6 @@ model: {kind: mlp, hidden_sizes: [32, 32]}
 optimizer: {name: adam, lr: 0.01}
 training: {steps: 1000000, batch_size: 16, log_every: 10, checkpoint_every: 20}
 """
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def flat(output: str) -> str:
-    return " ".join(output.split())
-
-
-def snapshot(root: Path) -> dict:
-    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="module")

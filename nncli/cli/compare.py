@@ -14,7 +14,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
@@ -38,6 +37,7 @@ from nncli.config.sweep import validate_optimizer
 from nncli.errors import NncliError
 from nncli.rundir.directory import default_run_dir, prepare_new
 from nncli.views import plots, termviz
+from nncli.views.board import LiveBoard
 from nncli.views.reporter import fmt
 
 
@@ -101,7 +101,7 @@ def compare_optimizers(
         clear_results(directory)
         if not (json_ or quiet):
             console.print(_headline(plan, jobs), highlight=False)
-        board = LiveBoard(console, plan, parallel=jobs > 1, quiet=json_ or quiet)
+        board = CompareBoard(console, plan, parallel=jobs > 1, quiet=json_ or quiet)
         with board:
             results = cmp.run_plan(plan, make_executor(jobs), on_row=board.row, on_result=board.done)
         comparison = summarize(plan, results, target_loss)
@@ -254,7 +254,7 @@ def ranked_table(comparison: Comparison) -> Table:
     return table
 
 
-class LiveBoard:
+class CompareBoard(LiveBoard):
     """One row per optimizer while the runs go: runs finished, step, loss, validation metric, steps/s.
 
     In-process runs update their row at every logged step; worker-process runs when each finishes. Off a
@@ -262,23 +262,13 @@ class LiveBoard:
     """
 
     def __init__(self, console: Console, plan: cmp.Plan, *, parallel: bool, quiet: bool = False) -> None:
-        self.console, self.plan, self.quiet = console, plan, quiet
+        self.plan = plan
         self.labels = [spec.label for spec in plan.specs]
         self.total = Counter(self.labels)
         status = "running" if parallel else "waiting"
         blank = {"done": 0, "status": status, "step": None, "loss": None, "metric": None, "rate": None}
         self.rows = {label: dict(blank) for label in plan.labels}
-        self.live = Live(console=console, get_renderable=self.table, refresh_per_second=8, transient=True)
-        self.live_mode = console.is_terminal and not quiet
-
-    def __enter__(self) -> LiveBoard:
-        if self.live_mode:
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.live_mode:
-            self.live.__exit__(*exc)
+        super().__init__(console, self.table, quiet=quiet, fps=8)  # last: it may draw the table
 
     def row(self, index: int, row: dict) -> None:
         self.rows[self.labels[index]].update(

@@ -89,7 +89,7 @@ def emit(g: Graph, module: Module, x: str) -> str:
     try:
         fn = EMITTERS[type(module)]
     except KeyError:
-        raise NotImplementedError(f"export has no ONNX form for {type(module).__name__}") from None
+        raise TypeError(f"export has no ONNX form for {type(module).__name__}: add one to EMITTERS") from None
     return fn(g, module, x)
 
 

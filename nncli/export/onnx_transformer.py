@@ -68,7 +68,7 @@ def _pool(g: Graph, pool, h: str, t: int, d: int) -> str:
         return g.op("ReduceMean", h, axes=[1], keepdims=0)
     if isinstance(pool, FirstPooling):
         return g.op("Gather", h, g.tensor(np.array(0, dtype=np.int64)), axis=1)
-    raise NotImplementedError(f"export has no ONNX form for pooling {type(pool).__name__}")
+    raise TypeError(f"export has no ONNX form for pooling {type(pool).__name__}: add a branch here")
 
 
 @emits(Transformer)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from rich.console import Console, Group
-from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from nncli.views.board import LiveBoard
 from nncli.views.reporter import fmt
 
 MAX_ROWS = 24  # trials shown live: the running ones, then the best finished, then the next queued
@@ -22,30 +22,20 @@ def overrides_text(values: dict) -> str:
     return " ".join(f"{k}={value_text(v)}" for k, v in values.items())
 
 
-class SweepBoard:
+class SweepBoard(LiveBoard):
     """Every trial's state (queued, running, finished, failed), its metric so far, the best so far and
     a progress bar with ETA. In-process trials update their metric at each logged step; others when they
     finish. Off a terminal it prints one plain line per finished trial instead."""
 
     def __init__(self, console: Console, plan, *, jobs: int, quiet: bool = False) -> None:
-        self.console, self.plan, self.jobs, self.quiet = console, plan, jobs, quiet
+        self.plan, self.jobs = plan, jobs
         self.state = {t.index: {"status": "queued", "metric": None, "step": None} for t in plan.trials}
         self.best: dict | None = None
         self.progress = Progress(
             TextColumn("trials"), BarColumn(), MofNCompleteColumn(), TextColumn("ETA"), TimeRemainingColumn()
         )
         self.task = self.progress.add_task("sweep", total=len(plan.trials))
-        self.live = Live(console=console, get_renderable=self.render, refresh_per_second=4, transient=True)
-        self.live_mode = console.is_terminal and not quiet
-
-    def __enter__(self) -> SweepBoard:
-        if self.live_mode:
-            self.live.__enter__()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.live_mode:
-            self.live.__exit__(*exc)
+        super().__init__(console, self.render, quiet=quiet, fps=4)  # last: it may draw the board
 
     def start(self, pending: list, skipped: int) -> None:
         for index, state in self.state.items():
