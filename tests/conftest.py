@@ -1,7 +1,9 @@
 """Shared fixtures. The tests' own NumPy work runs on one BLAS thread, as small models do under nncli's
 thread policy (a training run still sets its own count, nncli.runtime.choose_threads)."""
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy  # noqa: F401  (loaded first, so that the limit below reaches its BLAS)
@@ -11,6 +13,9 @@ from threadpoolctl import threadpool_limits
 import nncli  # noqa: F401
 
 threadpool_limits(limits=1, user_api="blas")
+# nncli's user cache (explain's PyTorch values) goes to a folder of this test session, never ~/.cache;
+# the CLI's subprocesses inherit it
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="nncli-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

@@ -4,6 +4,9 @@ paths and `model.init_values` with its errors."""
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -11,7 +14,7 @@ from typer.testing import CliRunner
 
 from nncli.cli import app
 from nncli.config.loading import load_config, validate
-from nncli.explain import layers, neuron, regularization
+from nncli.explain import layers, neuron, regularization, torch_values
 from nncli.explain.updates import NOTES_UPDATES
 from nncli.training.build import build_run
 
@@ -199,3 +202,55 @@ def test_the_layer_table_and_collapse_as_json():
     record = json.loads(result.output)
     assert record["layers"]["max_rel_error"] < 1e-6 and record["collapse"]["linear_gap"] < 1e-12
     assert [r["kind"] for r in record["layers"]["layers"]] == ["Linear", "Identity"] * 2 + ["Linear"]
+
+
+def test_torch_values_are_kept_and_read_back_without_importing_torch(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = neuron.explain_neuron(default_run(), steps=2)
+    assert not first.torch_from_cache and len(list(torch_values.cache_dir().glob("*.json"))) == 2
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    second = neuron.explain_neuron(default_run(), steps=2)
+    assert second.torch_from_cache
+    assert [q.torch for s in second.steps for q in (*s.forward, *s.backward)] == [
+        q.torch for s in first.steps for q in (*s.forward, *s.backward)
+    ]
+    other = neuron.explain_neuron(default_run(optimizer={"name": "sgd", "lr": 0.1}), steps=2)
+    assert not other.torch_from_cache  # step 2 starts from other weights: another entry, and no torch
+    assert all(q.torch is None for q in other.steps[1].forward)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "not-a-dict", "strings", "nan"])
+def test_a_damaged_cache_entry_is_recomputed(tmp_path, monkeypatch, damage):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    good = neuron.explain_neuron(default_run())
+    (entry,) = torch_values.cache_dir().glob("*.json")
+    text = {"garbage": "{not json", "not-a-dict": "[1, 2]", "strings": '{"a": "x"}', "nan": '{"a": NaN}'}
+    entry.write_text(text[damage])
+    again = neuron.explain_neuron(default_run())
+    assert not again.torch_from_cache
+    assert [q.torch for q in again.steps[0].forward] == [q.torch for q in good.steps[0].forward]
+    assert json.loads(entry.read_text()) == torch_values._read(entry)  # rewritten whole
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_nothing_but_speed(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))  # mkdir under a file fails
+    record = neuron.explain_neuron(default_run())
+    assert not record.torch_from_cache and record.steps[0].forward[0].torch is not None
+
+
+def test_explain_imports_only_what_it_shows(tmp_path):
+    """`nncli explain` with its PyTorch values cached imports neither torch nor the other commands."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    code = (
+        "import sys\nfrom nncli.cli import app\n"
+        "try:\n    app(['explain'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith(('nncli.cli.', 'nncli.compare',"
+        " 'nncli.export', 'nncli.rundir'))))"
+    )
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)  # fills the cache
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    loaded = json.loads(out.stdout.strip().splitlines()[-1].replace("'", '"'))
+    assert loaded == ["nncli.cli.common", "nncli.cli.explain", "nncli.cli.lazy"]
+    assert "kept from an earlier run" in out.stdout

@@ -1,57 +1,51 @@
 """The `nncli` command line: a thin typer layer over the library.
 
-`common` holds what every command shares (the app, the consoles, the error policy, the options); each other
-module is one group of commands, registered here. Nothing in nncli imports this package.
+`common` holds what every command shares (the consoles, the error policy, the options); each other module
+is one group of commands. COMMANDS names each command's function as "module:function", and `lazy` imports
+a module only when its command is used, so that `nncli explain` or `nncli --version` starts without
+importing the trainer, the sweeps or the exporters. Nothing in nncli imports this package.
 """
 
 import typer
 
-from nncli.cli import (
-    attention,
-    compare,
-    config,
-    datasets,
-    explain,
-    export,
-    gradcheck,
-    init,
-    listing,
-    plot,
-    report,
-    runs,
-    sweep,
-    train,
+from nncli.cli.common import EPILOG, main
+from nncli.cli.lazy import HELP_OPTIONS, Group, lazy_group
+
+COMMANDS: dict[str, str | Group] = {
+    "train": "train:train",
+    "evaluate": "runs:evaluate",
+    "predict": "runs:predict",
+    "runs": "listing:runs",
+    "gradcheck": "gradcheck:gradcheck",
+    "init": "init:init",
+    "config": Group(
+        "Inspect and check config files.",
+        {
+            "schema": "config:config_schema",
+            "validate": "config:config_validate",
+            "reference": "config:config_reference",
+        },
+    ),
+    "datasets": Group(
+        "The bundled datasets.", {"list": "datasets:datasets_list", "export": "datasets:datasets_export"}
+    ),
+    "compare-optimizers": "compare:compare_optimizers",
+    "sweep": "sweep:sweep",
+    "plot": "plot:plot",
+    "report": "report:report",
+    "attention": "attention:attention",
+    "export": "export:export",
+    "explain": "explain:explain",
+}
+
+app = typer.Typer(
+    cls=lazy_group(COMMANDS),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    context_settings=HELP_OPTIONS,
+    help="Train small neural networks from YAML configs on a NumPy engine.",
+    epilog=EPILOG,
 )
-from nncli.cli.common import HELP_OPTIONS, app
+app.callback()(main)
 
-
-def _add(group: typer.Typer, fn, name: str | None = None) -> None:
-    """Register a command; its examples (`common.examples`) end its --help."""
-    group.command(name, epilog=getattr(fn, "examples", None), context_settings=HELP_OPTIONS)(fn)
-
-
-config_app = typer.Typer(no_args_is_help=True, help="Inspect and check config files.")
-_add(config_app, config.config_schema, "schema")
-_add(config_app, config.config_validate, "validate")
-_add(config_app, config.config_reference, "reference")
-datasets_app = typer.Typer(no_args_is_help=True, help="The bundled datasets.")
-_add(datasets_app, datasets.datasets_list, "list")
-_add(datasets_app, datasets.datasets_export, "export")
-
-_add(app, train.train)
-_add(app, runs.evaluate)
-_add(app, runs.predict)
-_add(app, listing.runs, "runs")
-_add(app, gradcheck.gradcheck)
-_add(app, init.init)
-app.add_typer(config_app, name="config")
-app.add_typer(datasets_app, name="datasets")
-_add(app, compare.compare_optimizers, "compare-optimizers")
-_add(app, sweep.sweep)
-_add(app, plot.plot)
-_add(app, report.report)
-_add(app, attention.attention)
-_add(app, export.export)
-_add(app, explain.explain)
-
-__all__ = ["app"]
+__all__ = ["COMMANDS", "app"]

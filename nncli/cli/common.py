@@ -1,4 +1,4 @@
-"""What every command shares: the app, the consoles, the error policy and the options declared once.
+"""What every command shares: the consoles, the error policy and the options declared once.
 
 Every command turns user mistakes (`nncli.errors.NncliError`) into one clear message and exit code 2;
 anything else is a bug: exit 1, with the traceback behind `--debug`.
@@ -27,15 +27,7 @@ EXIT_CODES = {
     130: "interrupted by Ctrl-C (the checkpoint is written)",
     143: "stopped by SIGTERM (the checkpoint is written)",
 }
-HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
-
-app = typer.Typer(
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-    context_settings=HELP_OPTIONS,
-    help="Train small neural networks from YAML configs on a NumPy engine.",
-    epilog="Exit codes:\n\n" + "\n\n".join(f"{code:>3}  {what}" for code, what in EXIT_CODES.items()),
-)
+EPILOG = "Exit codes:\n\n" + "\n\n".join(f"{code:>3}  {what}" for code, what in EXIT_CODES.items())
 
 
 class _Console(Console):
@@ -103,7 +95,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
     version: Annotated[
@@ -113,6 +104,7 @@ def main(
         ),
     ] = False,
 ):
+    """The options before the command (`nncli.cli` registers this as the app's callback)."""
     _debug["on"] = debug
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from nncli.datasets import Dataset
 from nncli.engine.optimizers import OPTIMIZERS
 from nncli.errors import NncliError
+from nncli.explain import torch_values
 from nncli.explain.updates import NOTES_UPDATES, Term
 from nncli.gradcheck import numeric_derivative
 
@@ -96,6 +97,7 @@ class NeuronExplanation:
     standardized: bool = False  # x is the model's input: the data after standardisation
     engine_optimizer: dict = field(default_factory=dict)  # the engine optimizer that gives the notes' form
     steps: list[NeuronStep] = field(default_factory=list)
+    torch_from_cache: bool = False  # PyTorch's values were read back (nncli.explain.torch_values)
 
     def largest_differences(self) -> dict[str, float | None]:
         """The largest |engine − finite difference| and |engine − torch| over every quantity of every step."""
@@ -139,7 +141,7 @@ def explain_neuron(
     notes = NOTES_UPDATES.get(optimizer)
     lr = run.config.optimizer.lr
     engine_opt = OPTIMIZERS.get(notes.engine)(run.params, **notes.kwargs(lr))
-    torch_version = _torch_version() if use_torch else None
+    torch_version = torch_values.torch_version() if use_torch else None
     out = NeuronExplanation(
         run.config.name or "neuron",
         run.config.model.activation,
@@ -151,20 +153,16 @@ def explain_neuron(
         run.data.standardizer is not None,
         {"name": notes.engine, **notes.kwargs(lr)},
     )
+    hits = []
     for t in range(steps):
-        out.steps.append(_one_step(run, engine_opt, notes, t + 1, sample, X, Y, torch_version))
+        step, cached = _one_step(run, engine_opt, notes, t + 1, sample, X, Y, torch_version)
+        out.steps.append(step)
+        hits.append(cached)
+    out.torch_from_cache = torch_version is not None and all(hits)
     return out
 
 
-def _torch_version() -> str | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch.__version__
-
-
-def _one_step(run, opt, notes, t, sample, X, Y, torch_version) -> NeuronStep:
+def _one_step(run, opt, notes, t, sample, X, Y, torch_version) -> tuple[NeuronStep, bool]:
     lin, act = run.model.layers
     loss = run.trainer.loss
     x, target = X[sample : sample + 1], Y[sample : sample + 1]
@@ -209,9 +207,11 @@ def _one_step(run, opt, notes, t, sample, X, Y, torch_version) -> NeuronStep:
     for j, n in enumerate(names):
         fd[f"dd/d{n}"] = numeric_derivative(lambda: float(lin.forward(x)[0, 0]), W.data, (0, j), FD_EPS)
         fd[f"dE/d{n}"] = numeric_derivative(full, W.data, (0, j), FD_EPS)
-    tv = {}
+    tv, cached = {}, False
     if torch_version is not None:
-        tv = _torch_values(x, W.data, b.data, target, run.config.model.activation, run.loss_name, names)
+        tv, cached = torch_values.neuron_values(
+            x, W.data, b.data, target, run.config.model.activation, run.loss_name, names, torch_version
+        )
 
     f_formula, df_formula = ACTIVATION_FORMULAS.get(
         act_name := run.config.model.activation, ("f(d)", "f′(d)")
@@ -251,9 +251,10 @@ def _one_step(run, opt, notes, t, sample, X, Y, torch_version) -> NeuronStep:
     backward.append(Quantity("∂E/∂b", "∂E/∂d · 1", grads["b"], fd["dE/db"], tv.get("dE/db")))
 
     updates = _update(run, opt, notes, names, grads)
-    return NeuronStep(
+    step = NeuronStep(
         t, sample, tuple(float(v) for v in x[0]), float(target[0]), forward, tuple(backward), updates
     )
+    return step, cached
 
 
 def _update(run, opt, notes, names, grads) -> tuple[ParameterUpdate, ...]:
@@ -275,38 +276,6 @@ def _update(run, opt, notes, names, grads) -> tuple[ParameterUpdate, ...]:
                 filled.append(dataclasses.replace(term, engine=float(opt.state[notes.state[term.name]][i])))
         updates.append(ParameterUpdate(n, before[n], float(grads[n]), tuple(filled)))
     return tuple(updates)
-
-
-def _torch_values(x, W, b, target, activation, loss_name, names) -> dict[str, float]:
-    """The same forward in PyTorch (float64) and autograd's derivatives; {} without torch or for an
-    activation or loss it has no twin for."""
-    try:
-        import torch
-        import torch.nn.functional as F
-    except ImportError:
-        return {}
-    acts = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu, "identity": lambda v: v}
-    acts["linear"], acts["softplus"], acts["gelu"] = acts["identity"], F.softplus, F.gelu
-    losses = {"mse": F.mse_loss, "bce_with_logits": F.binary_cross_entropy_with_logits, "huber": F.huber_loss}
-    if activation not in acts or loss_name not in losses:
-        return {}
-    tx = torch.tensor(x, dtype=torch.float64)
-    tW = torch.tensor(W, dtype=torch.float64, requires_grad=True)
-    tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)
-    tt = torch.tensor(np.asarray(target, float).reshape(1, 1), dtype=torch.float64)
-    a = tx @ tW.T
-    d = a + tb
-    y = acts[activation](d)
-    E = losses[loss_name](y, tt)
-    dE_dy, dE_dd, dE_dW, dE_db = torch.autograd.grad(E, (y, d, tW, tb), retain_graph=True)
-    (dy_dd,) = torch.autograd.grad(y.sum(), d, retain_graph=True)
-    dd_dW, dd_db = torch.autograd.grad(d.sum(), (tW, tb))
-    out = {"a": a.item(), "d": d.item(), "y": y.item(), "E": E.item()}
-    out.update({"dE/dy": dE_dy.item(), "dy/dd": dy_dd.item(), "dE/dd": dE_dd.item()})
-    out.update({"dd/db": dd_db.item(), "dE/db": dE_db.item()})
-    for j, n in enumerate(names):
-        out[f"dd/d{n}"], out[f"dE/d{n}"] = dd_dW[0, j].item(), dE_dW[0, j].item()
-    return out
 
 
 def notes_optimizer(config) -> str:

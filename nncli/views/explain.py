@@ -55,8 +55,12 @@ def neuron_step(record, step) -> Group:
     ]
     update = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for name in ("", "the notes' formula", "with the numbers", "=", "engine"):
+        numbers = name == "with the numbers"  # wraps on a narrow terminal, never cut short: every number shows
         update.add_column(
-            name, no_wrap=name != "with the numbers", justify="right" if name in "=engine" else "left"
+            name,
+            no_wrap=not numbers,
+            overflow="fold" if numbers else "ellipsis",
+            justify="right" if name in "=engine" else "left",
         )
     for u in step.update:
         for term in u.terms:
@@ -80,6 +84,8 @@ def neuron_explanation(record) -> Group:
     check = f"largest |engine − finite difference| {diff['finite difference']:.1e}"
     if diff["torch"] is not None:
         check += f", |engine − PyTorch| {diff['torch']:.1e}"
+        if record.torch_from_cache:
+            check += " (PyTorch's values kept from an earlier run of these inputs)"
     return Group(title, *(neuron_step(record, s) for s in record.steps), Text(check, style="green"))
 
 
