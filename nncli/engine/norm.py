@@ -17,7 +17,8 @@ def _normalize_backward(gx_hat: np.ndarray, x_hat: np.ndarray, rstd: np.ndarray,
     """dx for x̂ = (x − mean)·rstd over `axis` (0: batch norm's rows, −1: layer norm's last axis):
     rstd·(g − mean(g) − x̂·mean(g·x̂)). The means are BLAS products and einsum, NumPy's fastest sums.
 
-    Works in place: `gx_hat` must be an array the caller owns, and becomes the result.
+    Works in place, with no full-size temporary: `gx_hat` and `x_hat` must be arrays the caller owns;
+    `gx_hat` becomes the result and `x_hat` is overwritten.
     """
     n = x_hat.shape[axis]
     if axis == 0:
@@ -27,14 +28,20 @@ def _normalize_backward(gx_hat: np.ndarray, x_hat: np.ndarray, rstd: np.ndarray,
         mean_g = (sum_last(gx_hat) / n)[..., None]
         mean_gx = (np.einsum("...i,...i->...", gx_hat, x_hat) / n)[..., None]
     gx_hat -= mean_g
-    gx_hat -= x_hat * mean_gx
+    x_hat *= mean_gx
+    gx_hat -= x_hat
     gx_hat *= rstd
     return gx_hat
 
 
 @LAYERS.register("layer_norm")
 class LayerNorm(Module):
-    """Normalises each sample over its last axis (of size `normalized_shape`)."""
+    """Normalises each sample over its last axis (of size `normalized_shape`).
+
+    The cache is the input (a reference, as Linear keeps its input) with the per-row mean and rstd, as in
+    PyTorch, not x̂: forward then needs one full-size array, its output, and backward rebuilds x̂ with the
+    same two operations, so bit for bit. In a pre-norm block the input is alive anyway (the residual).
+    """
 
     def __init__(
         self, normalized_shape: int, *, eps: float = 1e-5, elementwise_affine: bool = True, dtype=np.float64
@@ -45,25 +52,26 @@ class LayerNorm(Module):
             self.bias: Parameter | None = Parameter(np.zeros(normalized_shape, dtype=dtype))
         else:
             self.weight = self.bias = None
-        self._cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         n = x.shape[-1]
-        xc = x - (sum_last(x) / n)[..., None]
-        var = np.einsum("...i,...i->...", xc, xc) / n
+        mean = (sum_last(x) / n)[..., None]
+        y = x - mean  # becomes x̂, then γx̂ + β, in place
+        var = np.einsum("...i,...i->...", y, y) / n
         rstd = (1.0 / np.sqrt(var + x.dtype.type(self.eps)))[..., None]
-        x_hat = xc
-        x_hat *= rstd
-        self._cache = (x_hat, rstd)
-        if self.weight is None:
-            return x_hat.copy()
-        y = x_hat * self.weight.data
-        y += self.bias.data
+        y *= rstd
+        self._cache = (x, mean, rstd)
+        if self.weight is not None:
+            y *= self.weight.data
+            y += self.bias.data
         return y
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
-        x_hat, rstd = self._cached(self._cache)
+        x, mean, rstd = self._cached(self._cache)
         self._cache = None
+        x_hat = x - mean
+        x_hat *= rstd
         if self.weight is None:
             return _normalize_backward(grad_out.copy(), x_hat, rstd, -1)
         g2 = grad_out.reshape(-1, self.normalized_shape)
