@@ -61,7 +61,16 @@ _BIG = (
     (0.02554100006013215, 0.41583142499996356, 1.971525998144128, 2.9626040063779704, 1.0),
 )  # fmt: skip
 
-_CORE = {np.dtype(np.float64): _CORE64, np.dtype(np.float32): _CORE32}
+
+
+def _typed(coeffs: tuple[tuple[float, ...], ...], dtype: type) -> tuple[tuple[np.ndarray, ...], ...]:
+    """Coefficients as 0-d arrays of `dtype`: a ufunc takes those about 1 µs faster per call than Python
+    floats, which it must convert every time; the values are the same (a float32 array rounds a Python
+    float to float32 too)."""
+    return tuple(tuple(np.array(c, dtype) for c in part) for part in coeffs)
+
+
+_CORE = {np.dtype(np.float64): _typed(_CORE64, np.float64), np.dtype(np.float32): _typed(_CORE32, np.float32)}
 _CORE_T = 4.0  # the core covers t = x² ≤ 4, i.e. |x| ≤ 2
 _MID_END = 6.0  # beyond, erfc(y) < 2e-17: erf rounds to ±1 in float64
 _BLOCK_BYTES = 1 << 18  # 256 KiB per temporary keeps a block's working set in L2
@@ -172,6 +181,7 @@ def _gelu_core(p, q) -> tuple[tuple, tuple]:
 
 
 _GELU64 = _gelu_core(*_CORE64)
+_GELU64_T = _typed(_GELU64, np.float64)
 _GELU64_S = 2.0 * _CORE_T  # s = x² = 2z² ≤ 8, |x| ≤ 2√2
 # float32 GELU: atanh(erf(x/√2)) = x·P(v)/Q(v), v = x²/2, on 0 ≤ v ≤ 18, degree (3, 2), fitted for the
 # least max error of tanh of it, (1 − erf²)·max(|x|, 1)·|P/Q − f| ≤ 1.3e-7; in float32 tanh of it
@@ -183,6 +193,10 @@ _GELU32 = (
 _GELU32_V = 32.0  # v = x²/2 ≤ 32, |x| ≤ 8; beyond (and ±inf) patched in float64
 _INV_SQRT_2 = 1.0 / 2.0**0.5
 _INV_SQRT_2PI = 1.0 / (2.0 * np.pi) ** 0.5  # Python floats: float32 arrays stay float32
+_GELU32_T = _typed(_GELU32, np.float32)
+# the blocks' scalars, typed as above: (½, −½, 1/√(2π)) in float64, (½, 1, 4/√(2π)) in float32
+_K64 = _typed(((0.5, -0.5, _INV_SQRT_2PI),), np.float64)[0]
+_K32 = _typed(((0.5, 1.0, 4.0 * _INV_SQRT_2PI),), np.float32)[0]
 
 
 def _gelu_outside(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,17 +214,18 @@ def _far(v: np.ndarray, limit: float) -> np.ndarray | None:
 
 def _gelu64_block(x, y, dy, s, t):
     """y = x·Φ(x) (and dy = Φ + x·φ unless None) for float64 blocks, with Φ = 0.5 + x·P′(s)/Q′(s)."""
+    half, minus_half, inv_sqrt_2pi = _K64
     np.multiply(x, x, out=s)
     far = _far(s, _GELU64_S)
-    cdf = _rational(s, *_GELU64, t, y)  # y is scratch until the end
+    cdf = _rational(s, *_GELU64_T, t, y)  # y is scratch until the end
     cdf *= x
-    cdf += 0.5
+    cdf += half
     np.multiply(x, cdf, out=y)
     if dy is not None:  # x·φ(x) = x·e^(−s/2)/√(2π)
-        np.multiply(s, -0.5, out=dy)
+        np.multiply(s, minus_half, out=dy)
         np.exp(dy, out=dy)
         dy *= x
-        dy *= _INV_SQRT_2PI
+        dy *= inv_sqrt_2pi
         dy += cdf
     return far
 
@@ -218,20 +233,21 @@ def _gelu64_block(x, y, dy, s, t):
 def _gelu32_block(x, y, dy, h, v, g):
     """y = x·Φ(x) (and dy = Φ + x·φ unless None) for float32 blocks, with 2Φ = 1 + tanh(x·P(v)/Q(v)),
     v = x²/2: NumPy's float32 tanh costs about a multiply, and the fit needs no tail patches."""
-    np.multiply(x, 0.5, out=h)
+    half, one, four_over_sqrt_2pi = _K32
+    np.multiply(x, half, out=h)
     np.multiply(h, x, out=v)
     far = _far(v, _GELU32_V)
-    _rational(v, *_GELU32, g, y)  # y is scratch until the end
+    _rational(v, *_GELU32_T, g, y)  # y is scratch until the end
     g *= x
     np.tanh(g, out=g)
-    g += 1.0  # 2Φ
+    g += one  # 2Φ
     np.multiply(h, g, out=y)
     if dy is not None:  # 2·(Φ + x·φ) = 2Φ + (x/2)·e^(−v)·4/√(2π)
         np.exp(v, out=v)
         np.divide(h, v, out=dy)
-        dy *= 4.0 * _INV_SQRT_2PI
+        dy *= four_over_sqrt_2pi
         dy += g
-        dy *= 0.5
+        dy *= half
     return far
 
 
