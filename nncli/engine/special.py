@@ -62,7 +62,6 @@ _BIG = (
 )  # fmt: skip
 
 
-
 def _typed(coeffs: tuple[tuple[float, ...], ...], dtype: type) -> tuple[tuple[np.ndarray, ...], ...]:
     """Coefficients as 0-d arrays of `dtype`: a ufunc takes those about 1 µs faster per call than Python
     floats, which it must convert every time; the values are the same (a float32 array rounds a Python
