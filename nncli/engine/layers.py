@@ -69,8 +69,11 @@ class Linear(Module):
         """dW = gᵀx and db = Σg over every leading axis; dx = g W."""
         x = self._cached(self._x)
         self._x = None
-        g2 = grad_out.reshape(-1, self.out_features)
-        np.matmul(g2.T, x.reshape(-1, self.in_features), out=self.weight.grad)
+        if grad_out.ndim == 2:  # (N, features): no reshapes
+            g2, x2 = grad_out, x
+        else:
+            g2, x2 = grad_out.reshape(-1, self.out_features), x.reshape(-1, self.in_features)
+        np.matmul(g2.T, x2, out=self.weight.grad)
         if self.bias is not None:
             sum_rows(g2, out=self.bias.grad)
         if not self.needs_input_grad:

@@ -41,6 +41,8 @@ class Loss:
 
 def _as_pred_shape(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Targets of shape (N,) meet predictions of shape (N, 1)."""
+    if type(target) is np.ndarray and target.shape == pred.shape and target.dtype == pred.dtype:
+        return target  # already fits: the common case, without the conversions' calls
     target = np.asarray(target)
     if target.shape != pred.shape:
         if target.size != pred.size:
