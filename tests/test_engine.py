@@ -8,6 +8,7 @@ from nncli.engine.activations import ACTIVATIONS, GELU
 from nncli.engine.layers import Dropout, Linear
 from nncli.engine.losses import LOSSES
 from nncli.engine.models import MODELS, mlp
+from nncli.engine.module import constant
 from nncli.engine.norm import BatchNorm1d, LayerNorm
 from nncli.engine.optimizers import OPTIMIZERS
 from nncli.engine.parameters import Parameter, ParameterBuffer
@@ -37,6 +38,32 @@ def test_linear_matches_formula_and_fills_gradients():
     np.testing.assert_array_equal(lin.backward(g), [[11.0, 14.0]])  # g W
     np.testing.assert_array_equal(lin.weight.grad, [[1, -1], [0, 0], [2, -2]])  # gᵀ x
     np.testing.assert_array_equal(lin.bias.grad, [1, 0, 2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("fan_in", "fan_out", "shape"), [(1, 5, (7,)), (4, 1, (7,)), (1, 1, (3, 4)), (4, 1, (3, 4))]
+)
+def test_linear_outer_products_equal_matmul_exactly(fan_in, fan_out, shape, dtype):
+    """One input or one output feature takes a broadcast product instead of gemm: the same numbers."""
+    rng = np.random.default_rng(2)
+    lin = Linear(fan_in, fan_out, rng=rng, dtype=dtype)
+    x = rng.standard_normal((*shape, fan_in)).astype(dtype)
+    g = rng.standard_normal((*shape, fan_out)).astype(dtype)
+    w, b = lin.weight.data, lin.bias.data
+    np.testing.assert_array_equal(lin.forward(x), np.matmul(x, w.T) + b)
+    dx = lin.backward(g)
+    assert dx.dtype == dtype and dx.shape == x.shape
+    np.testing.assert_array_equal(dx, np.matmul(g, w))
+    np.testing.assert_array_equal(lin.weight.grad, g.reshape(-1, fan_out).T @ x.reshape(-1, fan_in))
+
+
+def test_constant_is_a_shared_read_only_0d_array_of_its_dtype():
+    c = constant(0.1, np.dtype(np.float32))
+    assert c.shape == () and c.dtype == np.float32 and not c.flags.writeable
+    assert constant(0.1, np.dtype(np.float32)) is c
+    x = np.linspace(-1, 1, 7, dtype=np.float32)
+    np.testing.assert_array_equal(x * c, x * 0.1)  # the value a Python float would give
 
 
 def test_linear_default_init_is_pytorch_uniform_bound():

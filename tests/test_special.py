@@ -148,11 +148,12 @@ def test_input_is_not_modified():
     np.testing.assert_array_equal(x, before)
 
 
-@pytest.mark.parametrize("name, max_error", [("_CORE32", 1e-9), ("_GELU32", 1.3e-7)])
+@pytest.mark.parametrize("name, max_error", [("_CORE32", 1e-9), ("_GELU32", 3.3e-9)])
 def test_float32_fits_reproduce_the_tabled_constants(name, max_error):
     """The constants come from `python -m tools.fit_special`; the float32 ones, the quickest to refit, are
-    refitted here and must come out the same."""
-    f, lo, hi, m, n, weight = fit_special.fits()[name]
+    refitted here, at the table's degrees, and must come out the same."""
+    f, lo, hi, _, _, weight = fit_special.fits()[name]
+    m, n = (len(part) - 1 for part in getattr(special, name))
     p, q, max_err = fit_special.remez(f, lo, hi, m, n, weight=weight)
     np.testing.assert_allclose(p, getattr(special, name)[0], rtol=1e-12)
     np.testing.assert_allclose(q, getattr(special, name)[1], rtol=1e-12)

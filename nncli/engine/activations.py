@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nncli.engine.layers import LAYERS
-from nncli.engine.module import Module
+from nncli.engine.module import Module, constant
 from nncli.engine.special import gelu
 from nncli.registry import Registry
 
@@ -103,7 +103,8 @@ class Tanh(Activation):
         return np.tanh(x)
 
     def df(self, x, y):
-        return 1 - y * y
+        d = np.multiply(y, y)
+        return np.subtract(constant(1.0, y.dtype), d, out=d)
 
 
 @register("relu")

@@ -57,7 +57,10 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
-        y = np.matmul(x, self.weight.data.T)
+        w = self.weight.data
+        # a product over one input feature is an outer product: broadcasting is 2× faster than BLAS's
+        # gemm with k = 1, and gives the same numbers (each element is one multiplication)
+        y = np.multiply(x, w[:, 0]) if self.in_features == 1 else np.matmul(x, w.T)
         if self.bias is not None:
             y += self.bias.data
         return y
@@ -66,13 +69,17 @@ class Linear(Module):
         """dW = gᵀx and db = Σg over every leading axis; dx = g W."""
         x = self._cached(self._x)
         self._x = None
-        g2 = grad_out.reshape(-1, self.out_features)
-        np.matmul(g2.T, x.reshape(-1, self.in_features), out=self.weight.grad)
+        if grad_out.ndim == 2:  # (N, features): no reshapes
+            g2, x2 = grad_out, x
+        else:
+            g2, x2 = grad_out.reshape(-1, self.out_features), x.reshape(-1, self.in_features)
+        np.matmul(g2.T, x2, out=self.weight.grad)
         if self.bias is not None:
             sum_rows(g2, out=self.bias.grad)
         if not self.needs_input_grad:
             return None
-        return np.matmul(grad_out, self.weight.data)
+        w = self.weight.data
+        return np.multiply(grad_out, w[0]) if self.out_features == 1 else np.matmul(grad_out, w)
 
 
 @LAYERS.register("dropout")

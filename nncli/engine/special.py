@@ -17,14 +17,13 @@ Accuracy, measured against math.erf / math.erfc in tests/test_special.py (which 
 float32 erfc goes through float64: it is on no hot path.
 
 `gelu` evaluates exact GELU x·Φ(x) and its derivative together, block by block, for the GELU
-activation. float64 takes Φ from the erf core above. float32 takes 2Φ = 1 + tanh(g) with
-g = atanh(erf(x/√2)) fitted as x times a degree-(3, 2) rational in x²/2: NumPy's float32 tanh costs
-about one multiply, and the fit covers |x| ≤ 8 without tail patches (tanh saturates to ±1 near
-|x| ≈ 5.8, where float32 erf is 1 too). Its error, |y − x·Φ| ≤ 1.9e-7·max(|x|, 1) and 2.3e-7 for the
-derivative, is about torch's float32 GELU's (below it with torch's AVX2 kernel, 1.1× it with its
-AVX-512 one; tests/test_torch_parity.py); like torch's 1 + erf,
-it is an error relative to 1, so y's relative error grows where Φ is tiny (x ≲ −2).
-Speed on 262144 float32 samples of N(0, 1), GELU and its derivative: ≈ 11× np.tanh's time.
+activation. float64 takes Φ from the erf core above. float32 takes 2Φ = 1 + tanh(g) = 2/(1 + e^(−2g))
+with g = atanh(erf(x/√2)) fitted as x times a degree-(3, 3) rational in x²/2: NumPy's float32 exp
+is about twice as fast as its float32 tanh without AVX-512, and the fit covers |x| ≤ 8 without tail
+patches (Φ reaches 0 or 1 near |x| ≈ 5.9, where float32 erf is ±1 too). Its error, measured
+|y − x·Φ| ≤ 1.5e-7·max(|x|, 1) and 1.8e-7 for the derivative, is below torch's float32 GELU's with
+its AVX2 kernel (1.6e-7; tests/test_torch_parity.py). An error relative to 1 as torch's 1 + erf is
+where Φ is near 1, it keeps Φ's relative accuracy where Φ is tiny (x ≲ −2).
 
 How the constants were made: `python -m tools.fit_special` (needs mpmath) reruns the Remez exchange on
 relative (for GELU's tanh form: weighted) error and prints them; tests/test_special.py reruns the
@@ -61,7 +60,15 @@ _BIG = (
     (0.02554100006013215, 0.41583142499996356, 1.971525998144128, 2.9626040063779704, 1.0),
 )  # fmt: skip
 
-_CORE = {np.dtype(np.float64): _CORE64, np.dtype(np.float32): _CORE32}
+
+def _typed(coeffs: tuple[tuple[float, ...], ...], dtype: type) -> tuple[tuple[np.ndarray, ...], ...]:
+    """Coefficients as 0-d arrays of `dtype`: a ufunc takes those about 1 µs faster per call than Python
+    floats, which it must convert every time; the values are the same (a float32 array rounds a Python
+    float to float32 too)."""
+    return tuple(tuple(np.array(c, dtype) for c in part) for part in coeffs)
+
+
+_CORE = {np.dtype(np.float64): _typed(_CORE64, np.float64), np.dtype(np.float32): _typed(_CORE32, np.float32)}
 _CORE_T = 4.0  # the core covers t = x² ≤ 4, i.e. |x| ≤ 2
 _MID_END = 6.0  # beyond, erfc(y) < 2e-17: erf rounds to ±1 in float64
 _BLOCK_BYTES = 1 << 18  # 256 KiB per temporary keeps a block's working set in L2
@@ -172,17 +179,25 @@ def _gelu_core(p, q) -> tuple[tuple, tuple]:
 
 
 _GELU64 = _gelu_core(*_CORE64)
+_GELU64_T = _typed(_GELU64, np.float64)
 _GELU64_S = 2.0 * _CORE_T  # s = x² = 2z² ≤ 8, |x| ≤ 2√2
-# float32 GELU: atanh(erf(x/√2)) = x·P(v)/Q(v), v = x²/2, on 0 ≤ v ≤ 18, degree (3, 2), fitted for the
-# least max error of tanh of it, (1 − erf²)·max(|x|, 1)·|P/Q − f| ≤ 1.3e-7; in float32 tanh of it
-# reaches ±1 at |x| ≈ 5.85 (float32 erf at ≈ 5.5) and stays there up to |x| = 8.
+# float32 GELU: atanh(erf(x/√2)) = x·P(v)/Q(v), v = x²/2, on 0 ≤ v ≤ 18, degree (3, 3), fitted for the
+# least max error of tanh of it, (1 − erf²)·max(|x|, 1)·|P/Q − f| ≤ 3.3e-9 (far below float32's
+# rounding, which the exp form below needs: its 1 + e^(−2g) rounds where tanh's result would not);
+# in float32 Φ reaches 0 or 1 near |x| ≈ 5.9 (float32 erf at ≈ 5.5) and stays there up to |x| = 8.
 _GELU32 = (
-    (62.32022164109675, 14.060221908118177, 1.5511999960035336, 0.036863589819082714),
-    (78.1068022740651, 10.508291706041787, 1.0),
+    (2461.1044603343034, 610.2201792991578, 92.94921648150056, 4.743457315630858),
+    (3084.5370010178717, 483.85873311842346, 72.99564768700681, 1.0),
 )  # fmt: skip
 _GELU32_V = 32.0  # v = x²/2 ≤ 32, |x| ≤ 8; beyond (and ±inf) patched in float64
 _INV_SQRT_2 = 1.0 / 2.0**0.5
 _INV_SQRT_2PI = 1.0 / (2.0 * np.pi) ** 0.5  # Python floats: float32 arrays stay float32
+# −2·P for 2Φ = 1 + tanh(g) = 2/(1 + e^(−2g)): float32 exp is about twice as fast as float32 tanh
+# without AVX-512, and −2·P/Q is exactly −2 times P/Q (a power of two scales every rounding alike)
+_GELU32_T = _typed((tuple(-2.0 * c for c in _GELU32[0]), _GELU32[1]), np.float32)
+# the blocks' scalars, typed as above: (½, −½, 1/√(2π)) in float64, (½, 1, 2, 4/√(2π)) in float32
+_K64 = _typed(((0.5, -0.5, _INV_SQRT_2PI),), np.float64)[0]
+_K32 = _typed(((0.5, 1.0, 2.0, 4.0 * _INV_SQRT_2PI),), np.float32)[0]
 
 
 def _gelu_outside(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -200,38 +215,42 @@ def _far(v: np.ndarray, limit: float) -> np.ndarray | None:
 
 def _gelu64_block(x, y, dy, s, t):
     """y = x·Φ(x) (and dy = Φ + x·φ unless None) for float64 blocks, with Φ = 0.5 + x·P′(s)/Q′(s)."""
+    half, minus_half, inv_sqrt_2pi = _K64
     np.multiply(x, x, out=s)
     far = _far(s, _GELU64_S)
-    cdf = _rational(s, *_GELU64, t, y)  # y is scratch until the end
+    cdf = _rational(s, *_GELU64_T, t, y)  # y is scratch until the end
     cdf *= x
-    cdf += 0.5
+    cdf += half
     np.multiply(x, cdf, out=y)
     if dy is not None:  # x·φ(x) = x·e^(−s/2)/√(2π)
-        np.multiply(s, -0.5, out=dy)
+        np.multiply(s, minus_half, out=dy)
         np.exp(dy, out=dy)
         dy *= x
-        dy *= _INV_SQRT_2PI
+        dy *= inv_sqrt_2pi
         dy += cdf
     return far
 
 
 def _gelu32_block(x, y, dy, h, v, g):
-    """y = x·Φ(x) (and dy = Φ + x·φ unless None) for float32 blocks, with 2Φ = 1 + tanh(x·P(v)/Q(v)),
-    v = x²/2: NumPy's float32 tanh costs about a multiply, and the fit needs no tail patches."""
-    np.multiply(x, 0.5, out=h)
+    """y = x·Φ(x) (and dy = Φ + x·φ unless None) for float32 blocks, with 2Φ = 1 + tanh(g) =
+    2/(1 + e^(−2g)), g = x·P(v)/Q(v), v = x²/2: the fit needs no tail patches. e^(−2g) stays finite
+    on |x| ≤ 8 and 2/(1 + e^(−2g)) keeps Φ's relative accuracy where it is tiny."""
+    half, one, two, four_over_sqrt_2pi = _K32
+    np.multiply(x, half, out=h)
     np.multiply(h, x, out=v)
     far = _far(v, _GELU32_V)
-    _rational(v, *_GELU32, g, y)  # y is scratch until the end
-    g *= x
-    np.tanh(g, out=g)
-    g += 1.0  # 2Φ
+    _rational(v, *_GELU32_T, g, y)  # −2·P/Q; y is scratch until the end
+    g *= x  # −2g
+    np.exp(g, out=g)
+    g += one
+    np.divide(two, g, out=g)  # 2Φ
     np.multiply(h, g, out=y)
     if dy is not None:  # 2·(Φ + x·φ) = 2Φ + (x/2)·e^(−v)·4/√(2π)
         np.exp(v, out=v)
         np.divide(h, v, out=dy)
-        dy *= 4.0 * _INV_SQRT_2PI
+        dy *= four_over_sqrt_2pi
         dy += g
-        dy *= 0.5
+        dy *= half
     return far
 
 
@@ -239,10 +258,10 @@ def gelu(x: np.ndarray, derivative: bool = True) -> tuple[np.ndarray, np.ndarray
     """Exact GELU y = x·Φ(x) and its derivative Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π), in x's dtype;
     the derivative is None when not asked for.
 
-    One cache-sized block at a time, so that the NumPy passes (22 per element in float32, 38 in
+    One cache-sized block at a time, so that the NumPy passes (25 per element in float32, 38 in
     float64) stay in L2. float64 takes Φ = 0.5 + x·P′(x²)/Q′(x²) from the erf core (see `_gelu_core`)
-    and patches |x| > 2√2 from `erf`'s tails; float32 takes 2Φ = 1 + tanh(x·P(x²/2)/Q(x²/2)),
-    accurate to ~2e-7 absolute in Φ on |x| ≤ 8 (past which both are patched in float64). GELU's
+    and patches |x| > 2√2 from `erf`'s tails; float32 takes 2Φ = 2/(1 + e^(−2x·P(x²/2)/Q(x²/2))),
+    accurate to ~1.5e-7 absolute in Φ on |x| ≤ 8 (past which both are patched in float64). GELU's
     backward then only multiplies y′ by the gradient.
     """
     x = np.asarray(x)
