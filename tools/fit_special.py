@@ -61,7 +61,7 @@ def fits() -> dict:
     return {
         "_CORE64": (erf_over_x, mp.mpf(0), mp.mpf(4), 7, 7, None),
         "_CORE32": (erf_over_x, mp.mpf(0), mp.mpf(4), 4, 4, None),
-        "_GELU32": (atanh_erf, mp.mpf(0), mp.mpf(18), 3, 2, tanh_weight),
+        "_GELU32": (atanh_erf, mp.mpf(0), mp.mpf(18), 3, 3, tanh_weight),
         "_MID": (erfcx, mp.mpf("0.5"), mp.mpf(6), 8, 9, None),
         "_BIG": (y_erfcx, mp.mpf(0), 1 / mp.mpf(36), 4, 4, None),
     }

@@ -147,7 +147,7 @@ class GELU(Activation):
     def forward(self, x):
         if self.approximate == "none":  # y′ with y while x is in cache, when training
             y, dy = gelu(x, derivative=self.training)
-            self._cache = (x, dy)
+            self._cache = (x if dy is None else None, dy)  # x only to recompute y′ (eval mode): memory
             return y
         inner = x.dtype.type(_SQRT_2_OVER_PI) * (x + 0.044715 * x * x * x)
         t = np.tanh(inner)

@@ -74,6 +74,7 @@ class Linear(Module):
         else:
             g2, x2 = grad_out.reshape(-1, self.out_features), x.reshape(-1, self.in_features)
         np.matmul(g2.T, x2, out=self.weight.grad)
+        del x, x2  # the input may be freed before dx is allocated: a lower peak
         if self.bias is not None:
             sum_rows(g2, out=self.bias.grad)
         if not self.needs_input_grad:
