@@ -22,7 +22,7 @@ BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 # The largest matrix product of a step, in multiply-adds (m·n·k), from which a second BLAS thread pays.
 # See `auto_threads` for why, and the timings behind it.
-SECOND_THREAD_MATMUL = 1e6
+SECOND_THREAD_MATMUL = 2e6
 
 _pinned: int | None = None  # set by pin_threads in worker processes
 
@@ -48,12 +48,15 @@ def auto_threads(largest_matmul: float, cores: int | None = None) -> int:
     norms, the optimizer's update) is single-threaded NumPy whatever the count. A step with one product
     past the threshold spends enough of its time in threaded GEMM for two threads to win.
 
-    Timed 1 against 2 threads, interleaved, on the 2-core Zen 3 (AVX2) machine of the benchmark: the
-    tiny MLP (6.6e4) is as fast or faster on one; the medium MLP (128×256×256, 8.4e6) is 5–20 % faster
-    on two, the d_model-64 block (1024×64×256, 1.7e7) 0–15 % (GELU's single-threaded exp hides most of
-    the gain), the large MLP and the d_model-256 block 1.4–1.7×. Synthetic MLPs between them cross over
-    between 5e5 and 2e6 (two threads break even near 1e6); the threshold sits at that crossover, with
-    the benchmark's rows 15× below and 8× above it.
+    Timed 1 against 2 threads, interleaved, on the benchmark's idle 2-core Zen 3 (AVX2), two threads over
+    one: the tiny MLP (6.6e4) 0.97–1.09; a 64→64→64→10 MLP at batch 128 (5.2e5, the first size OpenBLAS
+    splits) 1.00, break-even; the medium MLP (8.4e6) 0.79–0.96; the d_model-64 blocks (1.7e7) 0.95–0.99
+    with GELU, whose single-threaded exp hides the gain, and 0.74–0.87 with ReLU; the large MLP (2.7e8)
+    0.63–0.72, and the d_model-256 block (2.7e8) gains as much. The threshold is four times the
+    break-even size, the benchmark's rows 30× below and 4× above it; a second thread that does not pay
+    costs more than one missed (see below). On a machine that other processes keep busy, two threads were 3–6×
+    slower than one for every model here (a thread waits at a barrier for a descheduled partner): no
+    size rule helps there, NNCLI_THREADS=1 does.
     """
     cores = available_cores() if cores is None else cores
     return cores if largest_matmul >= SECOND_THREAD_MATMUL else 1

@@ -95,8 +95,9 @@ def test_lookup_tables_are_no_product():
     ("model", "batch", "threads"),
     [
         (_mlp([2, 16, 16, 1]), 256, 1),  # 6.6e4: below OpenBLAS's own threshold
-        (_mlp([64, 64, 64, 10]), 128, 1),  # 5.2e5: OpenBLAS's first product on two threads
-        (_mlp([64, 256, 256, 10]), 32, 2),  # 2.1e6
+        (_mlp([64, 64, 64, 10]), 128, 1),  # 5.2e5: OpenBLAS's first product on two threads, break-even
+        (_mlp([64, 256, 256, 10]), 16, 1),  # 1.0e6
+        (_mlp([64, 256, 256, 10]), 64, 2),  # 4.2e6
         (_mlp([64, 256, 256, 10]), 128, 2),  # 8.4e6: the medium MLP
     ],
 )
