@@ -1,22 +1,27 @@
 """What the training loop costs on top of the bare step: `nncli train`'s work, piece by piece.
 
     python -m benchmarks.loop                  # medium MLP (64→256→256→10, Adam, batch 128), 400 steps
+    python -m benchmarks.loop --hidden 16 16 --features 2 --batch 32 --samples 400 --steps 2000  # tiny
     python -m benchmarks.loop --hidden 1024 1024 --features 784 --batch 256 --steps 100
 
-The same model and optimizer are trained six ways, interleaved round by round in one process; each row
-is the median over rounds of its CPU time per step (the process's, all its threads: the live view's
+The same model and optimizer are trained seven ways, interleaved round by round in one process; each
+row is the median over rounds of its CPU time per step (the process's, all its threads: the live view's
 redraw thread included), and its ratio to the bare step in the same round. CPU time rather than wall
 time, so that other processes on a busy machine, which take the core away, do not count:
 
 - bare step: forward, loss, backward, `optimizer.step()` on one fixed batch (the benchmark's step);
 - train_step: the trainer's step (batch gathering, schedule, zero_grad, gradient norm);
-- loop: `Trainer.run()` with no listener (evaluation every `eval_every`, events built);
+- loop, no validation: `Trainer.run()` with no listener and no validation set (events built);
+- loop: the same with the validation pass every `eval_every` steps;
 - + run directory: metrics.jsonl rows, the checkpoint and final files, summary.json;
 - + live view off: the reporter printing plain lines (a pipe, CI);
 - + live view on: the rich progress bar and loss table redrawn in a terminal (to a buffer here).
 
-Data is a fixed random classification set saved as .npz; `log_every` and `eval_every` are the config's
-defaults unless given. The thread count is the run's own (nncli.runtime's policy) for every row.
+The validation pass is a forward pass over the whole validation set: n_val rows every `eval_every`
+steps against a step's forward and backward over `batch` rows, about n_val / (3 · batch · eval_every)
+of a step; the line under the table gives that estimate. Data is a fixed random classification set
+saved as .npz; `log_every` and `eval_every` are the config's defaults unless given. The thread count
+is the run's own (nncli.runtime's policy) for every row.
 """
 
 from __future__ import annotations
@@ -37,7 +42,15 @@ from nncli.runtime import blas_threads
 from nncli.training.build import build_run
 from nncli.views.reporter import TrainingReporter
 
-WAYS = ("bare step", "train_step", "loop", "+ run directory", "+ live view off", "+ live view on")
+WAYS = (
+    "bare step",
+    "train_step",
+    "loop, no validation",
+    "loop",
+    "+ run directory",
+    "+ live view off",
+    "+ live view on",
+)
 
 
 def _config(args, data_path: Path) -> RunConfig:
@@ -49,7 +62,7 @@ def _config(args, data_path: Path) -> RunConfig:
     return RunConfig.model_validate(
         {
             "dtype": args.dtype,
-            "data": {"path": str(data_path), "validation": 0.2},
+            "data": {"path": str(data_path), "validation": args.validation},
             "model": {"kind": "mlp", "hidden_sizes": args.hidden, "activation": "relu"},
             "optimizer": {"name": "adam", "lr": 1e-3},
             "training": training,
@@ -74,8 +87,10 @@ def _time_way(way: str, config: RunConfig, out: Path) -> float:
                 else:
                     trainer.train_step(step)
             return (clock() - t0) / steps
-    if way == "loop":
+    if way.startswith("loop"):
         run = build_run(config)
+        if way == "loop, no validation":
+            run.trainer.X_val = run.trainer.y_val = None
     else:
         run, directory = new_run(config, out, overwrite=True)
         directory.start()
@@ -103,6 +118,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--samples", type=int, default=4000)
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    parser.add_argument(
+        "--validation", type=float, default=0.2, help="held-out fraction (the config's default)"
+    )
     parser.add_argument("--log-every", type=int, default=None, help="default: the config's")
     parser.add_argument("--eval-every", type=int, default=None, help="default: log_every")
     parser.add_argument("--rounds", type=int, default=5)
@@ -113,6 +131,7 @@ def main(argv: list[str] | None = None) -> dict:
         X = rng.standard_normal((args.samples, args.features))
         np.savez(data_path, X=X, y=rng.integers(0, args.classes, args.samples))
         config = _config(args, data_path)
+        threads = build_run(config).trainer.threads
         times: dict[str, list[float]] = {way: [] for way in WAYS}
         ratios: dict[str, list[float]] = {way: [] for way in WAYS}
         for r in range(args.rounds):
@@ -124,9 +143,10 @@ def main(argv: list[str] | None = None) -> dict:
                 ratios[way].append(row[way] / row["bare step"])
     t = config.training
     arch = "→".join(map(str, [args.features, *args.hidden, args.classes]))
+    n_val, eval_every = int(args.validation * args.samples), t.eval_every or t.log_every
     print(
         f"MLP {arch}, {args.dtype}, batch {args.batch}, {args.steps} steps, log_every {t.log_every}, "
-        f"eval_every {t.eval_every or t.log_every} (validation {int(0.2 * args.samples)} samples), "
+        f"eval_every {eval_every} (validation {n_val} samples), threads {threads}, "
         f"median of {args.rounds} rounds"
     )
     print("| way | ms per step | × bare step |\n|---|---|---|")
@@ -135,6 +155,8 @@ def main(argv: list[str] | None = None) -> dict:
         ms, ratio = statistics.median(times[way]) * 1e3, statistics.median(ratios[way])
         result[way] = {"ms": ms, "ratio": ratio}
         print(f"| {way} | {ms:.3f} | {ratio:.2f} |")
+    estimate = n_val / (3 * args.batch * eval_every)
+    print(f"validation pass, estimated: n_val / (3 · batch · eval_every) = {estimate:.2f} of a step")
     return result
 
 

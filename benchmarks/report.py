@@ -3,8 +3,8 @@ table (`python -m benchmarks.report [results.json]`)."""
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -163,6 +163,30 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n\n" + machine_line(summary) + "\n"
 
 
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.report",
+        description="Print a benchmark result as the README's markdown table.",
+    )
+    parser.add_argument(
+        "results",
+        nargs="?",
+        type=Path,
+        default=Path("benchmarks/results/latest.json"),
+        help="the JSON that python -m benchmarks.run wrote (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        summary = json.loads(args.results.read_text())
+    except (OSError, ValueError) as exc:
+        parser.error(f"{args.results}: {exc}")
+    try:
+        table = markdown(summary)
+    except (KeyError, TypeError, AttributeError):
+        parser.error(f"{args.results}: not a result of python -m benchmarks.run")
+    print(table)
+    return table
+
+
 if __name__ == "__main__":
-    source = Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results/latest.json")
-    print(markdown(json.loads(source.read_text())))
+    main()

@@ -1,11 +1,11 @@
 """Process-wide speed settings: how many BLAS threads a run uses, and a malloc that keeps freed temporaries.
 
 The BLAS thread count is chosen per run, not at import: `choose_threads` gives one thread to a model
-whose matmuls are too small for a second to pay (on a busy 2-core machine, threads that wait for each
-other at a barrier made such steps up to 40× slower) and every available core to one whose matmuls are
-large. It is overridden by `training.threads` (or `nncli train --threads`), then by the environment
-variable NNCLI_THREADS; worker processes (compare-optimizers --jobs) pin one thread each, which beats
-both. `blas_threads(n)` applies a count with threadpoolctl for the length of a `with` block.
+whose matrix products are too small for a second thread to pay and every available core to one with a
+product large enough (`auto_threads`). It is overridden by `training.threads` (or `nncli train
+--threads`), then by the environment variable NNCLI_THREADS; worker processes (compare-optimizers
+--jobs) pin one thread each, which beats both. `blas_threads(n)` applies a count with threadpoolctl for
+the length of a `with` block.
 """
 
 from __future__ import annotations
@@ -20,11 +20,9 @@ from nncli.errors import ConfigError
 THREADS_VARIABLE = "NNCLI_THREADS"
 BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
-# Multiply-adds per step (parameters × rows of a batch) from which a second BLAS thread pays. Timed on
-# an idle 2-core machine: the medium MLP (1.1e7, batch 128) and the d_model-64 block (5e7, whose largest
-# product is 1024×64 @ 64×256) gain nothing or lose from a second thread; the large MLP (4.8e8) and the
-# d_model-256 block (8e8) gain ~1.5–1.8×.
-SECOND_THREAD_WORK = 1e8
+# The largest matrix product of a step, in multiply-adds (m·n·k), from which a second BLAS thread pays.
+# See `auto_threads` for why, and the timings behind it.
+SECOND_THREAD_MATMUL = 2e6
 
 _pinned: int | None = None  # set by pin_threads in worker processes
 
@@ -39,10 +37,29 @@ def available_cores() -> int:
     return max(1, cores)
 
 
-def auto_threads(work: float, cores: int | None = None) -> int:
-    """The policy alone: one thread below SECOND_THREAD_WORK multiply-adds per step, else every core."""
+def auto_threads(largest_matmul: float, cores: int | None = None) -> int:
+    """The policy alone: every core when the step's largest matrix product has at least
+    SECOND_THREAD_MATMUL multiply-adds (m·n·k), else one thread.
+
+    It is the size of the single largest product that decides, not the step's total work. OpenBLAS
+    itself runs a product of m·n·k ≤ 2.6e5 on one thread (65536 × GEMM_MULTITHREAD_THRESHOLD), and gives
+    it two only above 5.2e5, so a model made of many small products (the tiny MLP's 256×16×16, 6.6e4)
+    never gets anything from a second thread but its wake-ups; everything else in a step (activations,
+    norms, the optimizer's update) is single-threaded NumPy whatever the count. A step with one product
+    past the threshold spends enough of its time in threaded GEMM for two threads to win.
+
+    Timed 1 against 2 threads, interleaved, on the benchmark's idle 2-core Zen 3 (AVX2), two threads over
+    one: the tiny MLP (6.6e4) 0.97–1.09; a 64→64→64→10 MLP at batch 128 (5.2e5, the first size OpenBLAS
+    splits) 1.00, break-even; the medium MLP (8.4e6) 0.79–0.96; the d_model-64 blocks (1.7e7) 0.95–0.99
+    with GELU, whose single-threaded exp hides the gain, and 0.74–0.87 with ReLU; the large MLP (2.7e8)
+    0.63–0.72, and the d_model-256 block (2.7e8) gains as much. The threshold is four times the
+    break-even size, the benchmark's rows 30× below and 4× above it; a second thread that does not pay
+    costs more than one missed (see below). On a machine that other processes keep busy, two threads were 3–6×
+    slower than one for every model here (a thread waits at a barrier for a descheduled partner): no
+    size rule helps there, NNCLI_THREADS=1 does.
+    """
     cores = available_cores() if cores is None else cores
-    return cores if work >= SECOND_THREAD_WORK else 1
+    return cores if largest_matmul >= SECOND_THREAD_MATMUL else 1
 
 
 def _positive(value: str | int, where: str) -> int:
@@ -56,9 +73,10 @@ def _positive(value: str | int, where: str) -> int:
 
 
 def choose_threads(
-    work: float, requested: int | None = None, source: str = "training.threads"
+    largest_matmul: float, requested: int | None = None, source: str = "training.threads"
 ) -> tuple[int, str]:
-    """(BLAS threads, where the count came from) for a run whose step does `work` multiply-adds.
+    """(BLAS threads, where the count came from) for a run whose largest matrix product in a step has
+    `largest_matmul` multiply-adds.
 
     In order: a worker's pin ("worker"), `requested` (training.threads or --threads, named by
     `source`), NNCLI_THREADS, else the policy ("auto").
@@ -70,7 +88,7 @@ def choose_threads(
     raw = os.environ.get(THREADS_VARIABLE)
     if raw is not None and raw.strip():
         return _positive(raw.strip(), THREADS_VARIABLE), THREADS_VARIABLE
-    return auto_threads(work), "auto"
+    return auto_threads(largest_matmul), "auto"
 
 
 @contextmanager

@@ -1,8 +1,10 @@
-"""The BLAS thread policy: one thread for a small model, every core for a large one, and each override
-(training.threads, --threads, NNCLI_THREADS, a worker's pin) in its order."""
+"""The BLAS thread policy: one thread for a model whose matrix products are all small, every core for one
+with a large product, and each override (training.threads, --threads, NNCLI_THREADS, a worker's pin) in
+its order."""
 
 import json
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -10,12 +12,16 @@ from nncli import runtime
 from nncli.cli import app
 from nncli.compare.executors import ProcessExecutor
 from nncli.config.loading import load_config
+from nncli.engine.models import mlp
+from nncli.engine.transformer import Transformer, TransformerBlock
 from nncli.errors import ConfigError
 from nncli.training.build import build_run
 from nncli.training.events import StepEnd
+from nncli.training.work import largest_matmul
 
+RNG = np.random.default_rng(0)
 TINY = ["training.epochs=null", "training.steps=4", "training.log_every=1"]
-# 2 → 1024 → 1024 → 2 at batch 256: 1.05M parameters × 256 rows ≈ 2.7e8 multiply-adds a step
+# 2 → 1024 → 1024 → 2 on 240 training samples: its middle product is 240 × 1024 × 1024 ≈ 2.5e8
 LARGE = [
     "model.hidden_sizes=[1024, 1024]",
     "training.batch_size=256",
@@ -36,18 +42,67 @@ def no_user_setting(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def test_the_policy_gives_one_thread_below_the_threshold_and_every_core_above():
-    assert runtime.auto_threads(runtime.SECOND_THREAD_WORK / 2, cores=8) == 1
-    assert runtime.auto_threads(runtime.SECOND_THREAD_WORK, cores=8) == 8
+def test_the_policy_gives_one_thread_below_the_threshold_and_every_core_from_it():
+    assert runtime.auto_threads(runtime.SECOND_THREAD_MATMUL - 1, cores=8) == 1
+    assert runtime.auto_threads(runtime.SECOND_THREAD_MATMUL, cores=8) == 8
     assert runtime.auto_threads(1e12, cores=1) == 1
+
+
+def test_the_threshold_lies_above_what_openblas_runs_on_one_thread():
+    """OpenBLAS gives a product of m·n·k ≤ 65536 × 4 one thread and two only from twice that: below, a
+    second thread has nothing to share."""
+    assert runtime.SECOND_THREAD_MATMUL > 2 * 65536 * 4
 
 
 def test_a_tiny_model_gets_one_thread_and_a_large_one_every_core(configs):
     tiny, large = trainer_for(configs, TINY), trainer_for(configs, LARGE)
-    assert tiny.work_per_step() == (2 * 16 + 16 + 16 * 2 + 2) * 32  # parameters × batch
+    assert tiny.largest_matmul() == 32 * 16 * 2  # batch × the 16 × 2 weights of either layer
     assert (tiny.threads, tiny.threads_source) == (1, "auto")
-    assert large.work_per_step() > runtime.SECOND_THREAD_WORK
+    assert large.largest_matmul() == 240 * 1024 * 1024  # the 240 training samples make one batch
     assert (large.threads, large.threads_source) == (runtime.available_cores(), "auto")
+
+
+def _mlp(widths):
+    return mlp(in_features=widths[0], out_features=widths[-1], hidden_sizes=widths[1:-1], rng=RNG)
+
+
+@pytest.mark.parametrize(
+    ("model", "batch", "positions", "expected"),
+    [
+        # the benchmark's rows: tiny 256 × 16 × 16, medium 128 × 256 × 256, large 256 × 1024 × 1024
+        (_mlp([2, 16, 16, 1]), 256, 1, 256 * 16 * 16),
+        (_mlp([64, 256, 256, 10]), 128, 1, 128 * 256 * 256),
+        (_mlp([784, 1024, 1024, 10]), 256, 1, 256 * 1024 * 1024),
+        # a block on 32 sequences of 32: its feed-forward, 1024 rows × 64 × 256
+        (TransformerBlock(64, 4, rng=RNG), 32, 32, 32 * 32 * 64 * 256),
+        # attention's scores win over the projections for long sequences of narrow embeddings
+        (TransformerBlock(8, 1, ff_mult=1, rng=RNG), 1, 512, 512 * 512 * 8),
+    ],
+)
+def test_the_largest_product_is_read_from_the_layer_shapes(model, batch, positions, expected):
+    assert largest_matmul(model, batch, positions) == expected
+
+
+def test_lookup_tables_are_no_product():
+    """A transformer on tokens: the 1000 × 16 embedding is read by index, not multiplied."""
+    model = Transformer(
+        vocab_size=1000, out_features=2, seq_len=8, d_model=16, n_heads=2, n_layers=1, rng=RNG
+    )
+    assert largest_matmul(model, 4, 8) == 4 * 8 * 16 * 64  # the feed-forward's 16 × 64
+
+
+@pytest.mark.parametrize(
+    ("model", "batch", "threads"),
+    [
+        (_mlp([2, 16, 16, 1]), 256, 1),  # 6.6e4: below OpenBLAS's own threshold
+        (_mlp([64, 64, 64, 10]), 128, 1),  # 5.2e5: OpenBLAS's first product on two threads, break-even
+        (_mlp([64, 256, 256, 10]), 16, 1),  # 1.0e6
+        (_mlp([64, 256, 256, 10]), 64, 2),  # 4.2e6
+        (_mlp([64, 256, 256, 10]), 128, 2),  # 8.4e6: the medium MLP
+    ],
+)
+def test_the_boundary_cases(model, batch, threads):
+    assert runtime.auto_threads(largest_matmul(model, batch), cores=2) == threads
 
 
 def test_a_thread_count_given_to_openblas_caps_the_policy(configs, monkeypatch):

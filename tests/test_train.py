@@ -12,6 +12,7 @@ from nncli.config.loading import load_config
 from nncli.errors import FileSystemError
 from nncli.fileio import load_npz
 from nncli.rundir.directory import new_run, resumed_run
+from nncli.training.build import build_run
 
 train = train_config
 
@@ -188,3 +189,51 @@ def test_shortened_transformer_reverse_learns_far_beyond_chance(configs, tmp_pat
     ]
     _, summary = train(configs / "transformer-reverse.yaml", tmp_path / "run", overrides)
     assert summary["final_val_metric"] > 0.9  # chance is 1/10 per token
+
+
+class Counting:
+    """Wraps a model's forward: how many rows each call got, in which mode."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, []
+        self.inner = model.forward
+        model.forward = self
+
+    def __call__(self, x, *args, **kwargs):
+        self.calls.append((x.shape[0], self.model.training))
+        return self.inner(x, *args, **kwargs)
+
+
+def test_the_loop_runs_one_forward_a_step_and_validates_every_eval_every_steps(configs):
+    """What the loop costs beyond the step: the validation set's forward pass every `eval_every` steps
+    (and at the end), in eval mode, and nothing on the training set beyond each step's batch."""
+    config, _ = load_config(
+        configs / "xor.yaml",
+        ["training.epochs=null", "training.steps=25", "training.log_every=5", "training.eval_every=10"],
+    )
+    trainer = build_run(config).trainer
+    counting = Counting(trainer.model)
+    trainer.run()
+    n_val, batch = trainer.X_val.shape[0], trainer.settings.batch_size
+    evals = [i for i, (rows, training) in enumerate(counting.calls) if not training]
+    assert [counting.calls[i][0] for i in evals] == [n_val] * 3  # after steps 10, 20 and 25
+    assert [i - k for k, i in enumerate(evals)] == [10, 20, 25]  # training forwards before each
+    assert all(rows <= batch for rows, training in counting.calls if training)
+    assert len(counting.calls) == 25 + 3
+
+
+def test_the_loop_sets_training_mode_once_not_every_step(configs, monkeypatch):
+    """Walking every module to set its mode cost a small model a quarter of its step."""
+    overrides = ["training.epochs=null", "training.steps=30", "training.log_every=10"]
+    config, _ = load_config(configs / "xor.yaml", overrides)
+    trainer = build_run(config).trainer
+    modes = []
+    train = type(trainer.model).train
+    monkeypatch.setattr(
+        type(trainer.model), "train", lambda self, mode=True: modes.append(mode) or train(self, mode)
+    )
+    trainer.run()
+    assert modes == [False, True] * 3  # each of the 3 evaluations, then back to training mode
+    trainer.model.eval()
+    trainer.train_step(30)
+    assert trainer.model.training  # a step after an outside eval() still trains in training mode

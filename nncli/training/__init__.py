@@ -1,1 +1,1 @@
-"""Training: turning a validated config into data, model, optimizer and loop (`build`), and the loop itself."""
+"""Training: from a validated config to data, model, optimizer and loop (`build`), and the loop itself."""

@@ -21,6 +21,7 @@ from nncli.engine.parameters import ParameterBuffer
 from nncli.engine.regularizers import L1, Regularizer
 from nncli.runtime import blas_threads, choose_threads
 from nncli.training.events import CheckpointDue, Evaluation, Event, StepEnd, TrainingEnd
+from nncli.training.work import largest_matmul, rows_per_sample
 
 Listener = Callable[[Event], None]
 
@@ -119,15 +120,14 @@ class Trainer:
         for listener in self.listeners:
             listener(event)
 
-    def work_per_step(self) -> float:
-        """Multiply-adds of a forward pass, roughly: parameters × rows of a batch (a row is a sample, or
-        a position of a sequence). What decides whether a second BLAS thread pays."""
-        shape = self.X.shape[1:] if not np.issubdtype(self.X.dtype, np.floating) else self.X.shape[1:-1]
-        return float(self.params.size) * self.settings.batch_size * math.prod(shape)
+    def largest_matmul(self) -> int:
+        """Multiply-adds of the step's largest matrix product (nncli.training.work): what decides
+        whether a second BLAS thread pays."""
+        return largest_matmul(self.model, self.settings.batch_size, rows_per_sample(self.X))
 
     def use_threads(self, requested: int | None, source: str = "training.threads") -> None:
         """Fix the run's BLAS thread count: `requested`, or what nncli.runtime.choose_threads picks."""
-        self.threads, self.threads_source = choose_threads(self.work_per_step(), requested, source)
+        self.threads, self.threads_source = choose_threads(self.largest_matmul(), requested, source)
 
     # ------------------------------------------------------------------ one step
     def batch_indices(self, step: int) -> np.ndarray | slice:
@@ -154,7 +154,8 @@ class Trainer:
         xb, yb = self.X[idx], self.y[idx]
         lr = self.schedule.lr_at(step)
         self.optimizer.lr = lr
-        self.model.train()
+        if not self.model.training:  # evaluate() and predict() hand it back in training mode; walking the
+            self.model.train()  # modules each step would cost a tiny model a quarter of its step
         self.params.zero_grad()
         data_loss = self.loss.forward(self.model.forward(xb), yb)
         self.model.backward(self.loss.backward())
