@@ -737,8 +737,9 @@ UNSAFE_CALLS = {"unsafe_load", "full_load", "import_module"}
 
 
 def test_the_package_never_evaluates_input_or_unpickles():
-    """No eval/exec, no dynamic import of a computed name outside nncli, no unsafe YAML loader, no pickle, and every
-    np.load says allow_pickle=False: a static check over nncli's source, so a new loader cannot slip in."""
+    """No eval/exec, no dynamic import of a computed name outside nncli, no unsafe YAML loader, no
+    pickle, and every np.load says allow_pickle=False: a static check over nncli's source, so a new
+    loader cannot slip in."""
     import ast
 
     import nncli

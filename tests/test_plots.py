@@ -69,8 +69,8 @@ def test_without_matplotlib_the_message_says_how_to_install(monkeypatch, runs):
 def test_importing_plots_needs_no_matplotlib():
     import subprocess
 
-    code = "import sys; sys.modules['matplotlib'] = None; import nncli.views.plots, nncli.views.report, nncli.views.liveplot"
-    code += "; print(1)"
+    code = "import sys; sys.modules['matplotlib'] = None"
+    code += "; import nncli.views.plots, nncli.views.report, nncli.views.liveplot; print(1)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "1"
 
 

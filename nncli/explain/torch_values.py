@@ -37,7 +37,9 @@ def cache_dir() -> Path:
     return Path(base) / "nncli" / "torch-values"
 
 
-def neuron_values(x, W, b, target, activation, loss_name, names, version: str) -> tuple[dict[str, float], bool]:
+def neuron_values(
+    x, W, b, target, activation, loss_name, names, version: str
+) -> tuple[dict[str, float], bool]:
     """(torch's values of the step, whether they came from the cache); {} where torch has no twin."""
     inputs = [np.asarray(v, dtype=np.float64) for v in (x, W, b, target)]
     key = hashlib.sha256(

@@ -16,7 +16,8 @@ from nncli.fileio import fault
 
 
 def require_run_directory(path: str | Path) -> Path:
-    """`path` as a Path if it is a folder written by `nncli train` (it has config.yaml), else a clear error."""
+    """`path` as a Path if it is a folder written by `nncli train` (it has config.yaml), else a clear
+    error."""
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such run directory")

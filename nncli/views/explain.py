@@ -55,7 +55,9 @@ def neuron_step(record, step) -> Group:
     ]
     update = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for name in ("", "the notes' formula", "with the numbers", "=", "engine"):
-        numbers = name == "with the numbers"  # wraps on a narrow terminal, never cut short: every number shows
+        numbers = (
+            name == "with the numbers"
+        )  # wraps on a narrow terminal, never cut short: every number shows
         update.add_column(
             name,
             no_wrap=not numbers,
