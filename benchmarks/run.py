@@ -33,7 +33,7 @@ from benchmarks import measure, peers, report  # noqa: E402
 from benchmarks.threads import DEFAULT_THREADS  # noqa: E402
 from benchmarks.workloads import WORKLOADS  # noqa: E402
 from nncli.runtime import auto_threads, blas_threads  # noqa: E402
-from nncli.training.work import largest_matmul  # noqa: E402
+from nncli.training.work import largest_matmul, rows_per_sample  # noqa: E402
 
 SCHEMA_VERSION = 1
 DTYPES = ("float32", "float64")
@@ -87,7 +87,7 @@ def contestants(workload, dtype, data, seed: int, threads: int, peer_names: list
         found.append(measure.Contestant("nncli_1thread", nncli_step, lambda: blas_threads(1)))
     found += [measure.Contestant(name, step) for name, step in steps.items() if name != "nncli"]
     # as nncli.training.trainer measures a step's work: its largest matrix product
-    work = largest_matmul(nncli_step.model, data[0].shape[0], int(np.prod(data[0].shape[1:-1])))
+    work = largest_matmul(nncli_step.model, data[0].shape[0], rows_per_sample(data[0]))
     return found, losses, auto_threads(work, cores=threads)
 
 
