@@ -30,7 +30,7 @@ seed: 2
 data: {dataset: spirals, samples: 240}
 model: {kind: mlp, hidden_sizes: [16], dropout: 0.1}
 optimizer: {name: adam, lr: 0.2}  # high enough that val_loss rises again before the end
-training: {epochs: 12, batch_size: 32, log_every: 1}
+training: {epochs: 12, batch_size: 32, log_every: 1, eval_every: 1}
 """
 
 
@@ -144,14 +144,15 @@ def test_restore_best_ends_early_stopping_on_the_best_weights(tmp_path):
 def _early(restore_best: bool = False) -> str:
     extra = ", restore_best: true" if restore_best else ""
     return SPIRALS.replace(
-        "training: {epochs: 12, batch_size: 32, log_every: 1}",
-        f"training: {{epochs: 200, batch_size: 32, log_every: 1, early_stopping: {{patience: 3}}{extra}}}",
+        "training: {epochs: 12, batch_size: 32, log_every: 1, eval_every: 1}",
+        "training: {epochs: 200, batch_size: 32, log_every: 1, eval_every: 1, "
+        f"early_stopping: {{patience: 3}}{extra}}}",
     )
 
 
 def test_restore_best_without_early_stopping_is_a_config_error(tmp_path):
     config = tmp_path / "c.yaml"
-    config.write_text(SPIRALS.replace("log_every: 1}", "log_every: 1, restore_best: true}"))
+    config.write_text(SPIRALS.replace("eval_every: 1}", "eval_every: 1, restore_best: true}"))
     result = invoke("train", config, "--out", tmp_path / "o")
     assert result.exit_code == 2 and "restore_best acts when early stopping ends a run" in result.output
 
@@ -247,7 +248,7 @@ def test_best_weights_survive_a_stop_and_resume(spirals, tmp_path):
     """The checkpoint carries the best weights: a run stopped part-way and resumed keeps the same best.npz
     (and restore_best would restore the same weights) as the run that was never stopped."""
     config = tmp_path / "c.yaml"
-    config.write_text(SPIRALS.replace("log_every: 1}", "log_every: 1, checkpoint_every: 7}"))
+    config.write_text(SPIRALS.replace("eval_every: 1}", "eval_every: 1, checkpoint_every: 7}"))
     cfg, _ = load_config(config)
     run, directory = new_run(cfg, tmp_path / "stopped")
     directory.start()

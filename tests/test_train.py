@@ -13,6 +13,7 @@ from nncli.errors import FileSystemError
 from nncli.fileio import load_npz
 from nncli.rundir.directory import new_run, resumed_run
 from nncli.training.build import build_run
+from nncli.views.plots import validation_column
 
 train = train_config
 
@@ -71,8 +72,18 @@ def test_run_directory_files_and_metrics(configs, tmp_path):
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     total = run.trainer.settings.total_steps
     assert [r["step"] for r in rows] == list(range(10, total + 1, 10)) + ([total] if total % 10 else [])
-    keys = {"step", "epoch", "train_loss", "data_loss", "val_loss", "val_metric", "lr", "grad_norm", "time_s"}
-    assert all(set(r) == keys | {"data_loss_mean", "penalty"} for r in rows)
+    keys = {
+        "step",
+        "epoch",
+        "train_loss",
+        "data_loss",
+        "val_loss",
+        "val_metric",
+        "val_step",
+        "lr",
+        "grad_norm",
+    }
+    assert all(set(r) == keys | {"data_loss_mean", "penalty", "time_s"} for r in rows)
     assert all(r["train_loss"] == r["data_loss"] and r["penalty"] == 0 for r in rows)  # no regularisation
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]
     init = load_npz(out / "init.npz")
@@ -220,6 +231,44 @@ def test_the_loop_runs_one_forward_a_step_and_validates_every_eval_every_steps(c
     assert [i - k for k, i in enumerate(evals)] == [10, 20, 25]  # training forwards before each
     assert all(rows <= batch for rows, training in counting.calls if training)
     assert len(counting.calls) == 25 + 3
+
+
+def test_by_default_the_loop_validates_once_per_epoch_and_rows_say_which_evaluation_they_hold(configs):
+    """The default eval cadence is an epoch (plus the last step), so that validation costs
+    n_val / (3 · n_train) of the training whatever the batch; rows in between repeat the latest
+    evaluation and name its step in `val_step`."""
+    config, _ = load_config(
+        configs / "xor.yaml", ["training.epochs=null", "training.steps=25", "training.log_every=3"]
+    )
+    trainer = build_run(config).trainer
+    per_epoch = trainer.steps_per_epoch
+    assert 2 <= per_epoch < 12 and trainer.eval_interval == per_epoch  # at least two epochs in 25 steps
+    counting = Counting(trainer.model)
+    trainer.run()
+    evals = [i for i, (rows, training) in enumerate(counting.calls) if not training]
+    expected = [*range(per_epoch, 26, per_epoch)] + ([] if 25 % per_epoch == 0 else [25])
+    assert [i - k for k, i in enumerate(evals)] == expected  # training forwards before each evaluation
+    rows = trainer.state.history
+    assert [r["step"] for r in rows] == [*range(3, 25, 3), 25]
+    for r in rows:
+        made = [e for e in expected if e <= r["step"]]
+        assert r["val_step"] == (made[-1] if made else None)
+        assert (r["val_loss"] is None) == (not made)
+    assert trainer.state.last_val_step == 25
+
+
+def test_the_curves_draw_each_evaluation_once_at_the_step_it_was_made():
+    rows = [
+        {"step": 3, "val_loss": None, "val_step": None},
+        {"step": 6, "val_loss": 0.5, "val_step": 5},
+        {"step": 9, "val_loss": 0.5, "val_step": 5},
+        {"step": 12, "val_loss": 0.25, "val_step": 10},
+        {"step": 13, "val_loss": 0.125, "val_step": 13},
+    ]
+    steps, values = validation_column(rows, "val_loss")
+    assert steps.tolist() == [5, 10, 13] and values.tolist() == [0.5, 0.25, 0.125]
+    older = [{"step": 10, "val_loss": 0.5}, {"step": 20, "val_loss": 0.5}]  # no val_step: one per row
+    assert validation_column(older, "val_loss")[0].tolist() == [10, 20]
 
 
 def test_the_loop_sets_training_mode_once_not_every_step(configs, monkeypatch):

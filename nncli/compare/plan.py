@@ -253,6 +253,8 @@ def plan_training(
         raw["training"].update(steps=steps, epochs=None)
     trainer = build_run(validate(raw, "config")).trainer
     raw["training"]["log_every"] = max(1, trainer.settings.total_steps // CURVE_POINTS)
+    # curves to compare: the validation set at every curve point too, unless the config says otherwise
+    raw["training"]["eval_every"] = raw["training"]["eval_every"] or raw["training"]["log_every"]
     seed_list = [config.seed + k for k in range(seeds)]
     runs = [
         (label, lr)

@@ -241,7 +241,10 @@ class RegularizationConfig(Strict):
 
 
 class EarlyStopping(Strict):
-    patience: PositiveInt = Field(10, description="Evaluations without improvement before stopping.")
+    patience: PositiveInt = Field(
+        10,
+        description="Evaluations without improvement before stopping (epochs, unless training.eval_every).",
+    )
     min_delta: NonNegativeFloat = Field(0.0, description="Smallest decrease of val_loss that counts.")
 
 
@@ -257,7 +260,9 @@ class TrainingConfig(Strict):
     clip_grad_norm: PositiveFloat | None = Field(None, description="Clip gradients to this global L2 norm.")
     early_stopping: EarlyStopping | None = Field(None, description="Stop when val_loss stops improving.")
     log_every: PositiveInt = Field(10, description="Steps between rows of metrics.")
-    eval_every: PositiveInt | None = Field(None, description="Steps between validations (default log_every).")
+    eval_every: PositiveInt | None = Field(
+        None, description="Steps between validations (default: once per epoch, and at the end)."
+    )
     checkpoint_every: PositiveInt | None = Field(
         None, description="Steps between checkpoints (default: at the end)."
     )

@@ -164,7 +164,12 @@ def _read_meta(arrays: dict[str, np.ndarray], source: str) -> dict:
 
 
 # TrainState's annotations (strings, under `from __future__ import annotations`) → accepted JSON types
-_STATE_TYPES = {"int": (int,), "float": (int, float), "float | None": (int, float, type(None))}
+_STATE_TYPES = {
+    "int": (int,),
+    "int | None": (int, type(None)),
+    "float": (int, float),
+    "float | None": (int, float, type(None)),
+}
 
 
 def _check_train_state(state: dict, source: str) -> None:

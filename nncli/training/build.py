@@ -247,7 +247,7 @@ def loop_settings(config: RunConfig, n_train: int) -> LoopSettings:
         patience=t.early_stopping.patience if t.early_stopping else None,
         min_delta=t.early_stopping.min_delta if t.early_stopping else 0.0,
         log_every=t.log_every,
-        eval_every=t.eval_every or t.log_every,
+        eval_every=t.eval_every,
         checkpoint_every=t.checkpoint_every,
         threads=t.threads,
         restore_best=t.restore_best,

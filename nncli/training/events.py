@@ -11,7 +11,8 @@ class StepEnd:
     """A logged step. `train_loss` is the objective of that step's forward pass, before its update:
     `data_loss` (that one mini-batch's loss) plus `penalty` (regularisation). `data_loss_mean` is the mean
     data loss over the steps since the previous logged one, comparable to `val_loss`, which holds no
-    penalty. Validation fields are those of the latest evaluation, if any."""
+    penalty. Validation fields are those of the latest evaluation, if any, made after `val_step` steps
+    (validation runs once per epoch by default, rows come every `log_every` steps)."""
 
     step: int
     epoch: int
@@ -24,6 +25,7 @@ class StepEnd:
     time_s: float
     val_loss: float | None = None
     val_metric: float | None = None
+    val_step: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

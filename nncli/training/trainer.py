@@ -39,7 +39,7 @@ class LoopSettings:
     patience: int | None = None
     min_delta: float = 0.0
     log_every: int = 10
-    eval_every: int = 10
+    eval_every: int | None = None  # None: at the end of every epoch
     checkpoint_every: int | None = None
     threads: int | None = None  # BLAS threads; None: NNCLI_THREADS or the policy (nncli.runtime)
     restore_best: bool = False  # early stopping ends on the weights of the best val_loss
@@ -65,6 +65,7 @@ class TrainState:
     evals_without_improvement: int = 0
     last_val_loss: float | None = None
     last_val_metric: float | None = None
+    last_val_step: int | None = None  # the step of the latest evaluation
     last_train_loss: float | None = None
     interval_data_loss: float = 0.0  # sum of the data loss over the steps since the last logged one
     interval_steps: int = 0
@@ -108,6 +109,9 @@ class Trainer:
         self.finishing = False  # the loop is over; the final checkpoint and summary are being written
         n = X.shape[0]
         self.steps_per_epoch = steps_per_epoch(n, settings.batch_size, settings.fold_single)
+        # validation, a forward pass over the whole validation set, once per epoch by default (as Keras and
+        # Lightning do): n_val / (3 · n_train) of the training time, about 8 % at validation 0.2
+        self.eval_interval = settings.eval_every or self.steps_per_epoch
         self._perm_epoch = -1
         self._perm = np.arange(n)
         self.use_threads(settings.threads)
@@ -205,6 +209,7 @@ class Trainer:
             self.params.load_state_dict(self.best)
             self.model.load_buffers(self.best_buffers)
             st.last_val_loss, st.last_val_metric = st.best_val_loss, st.val_metric_at_best_loss
+            st.last_val_step = st.best_step
             message += f"; restored the weights of step {st.best_step}"
         # a diverged step changed nothing (its update is skipped), so the parameters and optimizer state
         # are those of the last good step: kept as the checkpoint while they are finite, to inspect or to
@@ -236,7 +241,7 @@ class Trainer:
             st.elapsed_s = time.perf_counter() - start_time
             done = st.step == s.total_steps
             stop = False
-            if self.X_val is not None and (st.step % s.eval_every == 0 or done):
+            if self.X_val is not None and (st.step % self.eval_interval == 0 or done):
                 stop = self._evaluate_and_track()
             if st.step % s.log_every == 0 or done or stop:
                 event = StepEnd(
@@ -251,6 +256,7 @@ class Trainer:
                     time_s=st.elapsed_s,
                     val_loss=st.last_val_loss,
                     val_metric=st.last_val_metric,
+                    val_step=st.last_val_step,
                 )
                 st.interval_data_loss, st.interval_steps = 0.0, 0
                 st.history.append(event.to_dict())
@@ -275,7 +281,7 @@ class Trainer:
         """Evaluate, track the best val_loss; True when early stopping says stop."""
         st, s = self.state, self.settings
         val_loss, val_metric = self.evaluate()
-        st.last_val_loss, st.last_val_metric = val_loss, val_metric
+        st.last_val_loss, st.last_val_metric, st.last_val_step = val_loss, val_metric, st.step
         self.emit(Evaluation(st.step, val_loss, val_metric, self.metric_name))
         if st.best_val_metric is None or val_metric > st.best_val_metric:
             st.best_val_metric, st.best_metric_step = val_metric, st.step

@@ -111,6 +111,16 @@ def column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return np.array([r["step"] for r in kept], float), np.array([r[key] for r in kept], float)
 
 
+def validation_column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of each evaluation once, at the step it was made (`val_step`: rows repeat the
+    latest evaluation until the next; files written before that field have one per row)."""
+    points: dict[int, float] = {}
+    for r in rows:
+        if r.get(key) is not None:
+            points.setdefault(r.get("val_step", r["step"]), r[key])
+    return np.array(list(points), float), np.array(list(points.values()), float)
+
+
 def save_training_curves(
     rows: list[dict], metric_name: str, path: str | Path, *, log_y: bool | None = None, title: str = ""
 ) -> Path:
@@ -119,7 +129,10 @@ def save_training_curves(
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     train = "data_loss_mean" if any(r.get("data_loss_mean") is not None for r in rows) else "train_loss"
-    series = {"train (mean over interval)": column(rows, train), "validation": column(rows, "val_loss")}
+    series = {
+        "train (mean over interval)": column(rows, train),
+        "validation": validation_column(rows, "val_loss"),
+    }
     if any(r.get("penalty") for r in rows):
         series["train objective with penalty (one batch)"] = column(rows, "train_loss")
     series = {k: v for k, v in series.items() if v[0].size}
@@ -127,7 +140,7 @@ def save_training_curves(
         left, series, log_y=log_y, styles={"train objective with penalty (one batch)": {"linestyle": "--"}}
     )
     left.set(xlabel="step", ylabel="loss (log)" if log_y else "loss", title="loss")
-    steps, metric = column(rows, "val_metric")
+    steps, metric = validation_column(rows, "val_metric")
     if steps.size:
         draw_curves(right, {f"validation {metric_name}": (steps, metric)})
         if np.ptp(metric) < 1e-9:  # a flat metric: one tick at its value, not 1.02, 1.04 around it

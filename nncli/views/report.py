@@ -34,6 +34,7 @@ COLUMNS = (
     "penalty",
     "val_loss",
     "val_metric",
+    "val_step",
     "lr",
     "grad_norm",
     "time_s",

@@ -26,6 +26,7 @@ from rich.text import Text
 
 from nncli.errors import visible
 from nncli.training.events import Event, StepEnd, TrainingEnd
+from nncli.views.losstable import LineCache, LossTable
 
 CHROME_ROWS = 6  # the live region besides its table rows: progress line, hint, table borders and header
 GAP = 2  # characters between the table and the picture
@@ -110,6 +111,7 @@ class TrainingReporter:
         self.extra = None  # an optional renderable beside the table (the decision boundary view)
         self.hint: str | None = None  # one line under the progress bar (why there is no picture)
         self._live: Live | None = None
+        self._lines = LineCache()  # each row's line of the table, formatted once
 
     def __enter__(self) -> TrainingReporter:
         if self.live_mode:
@@ -128,21 +130,17 @@ class TrainingReporter:
             self._live = None
             self.console.print(self.render(every_row=True))
 
-    def table(self, rows: list[StepEnd] | None = None) -> Table:
+    def table(self, start: int = 0) -> LossTable:
+        """The rows from `start` on, in as many columns as fit beside the picture."""
         room = self.console.width
         if self.extra is not None:  # what the picture takes, its legend included
             room -= Measurement.get(self.console, self.console.options, self.extra).maximum + GAP
         cols = fitting_columns(self.metric_name, room)
-        table = Table(title=None, expand=False, header_style="bold")
-        for name, width, _ in cols:
-            table.add_column(name, justify="right", width=width, no_wrap=True, overflow="ellipsis")
-        for r in self.rows if rows is None else rows:
-            table.add_row(*(cell(r) for _, _, cell in cols))
-        return table
+        return LossTable(cols, self.rows[start:], self._lines.lines(cols, self.rows, start))
 
     def render(self, every_row: bool = False):
         room = max(1, self.console.height - CHROME_ROWS)
-        table = self.table(None if every_row else self.rows[-room:])
+        table = self.table(0 if every_row else max(0, len(self.rows) - room))
         head = [self.progress] + ([Text(self.hint, style="dim")] if self.hint and not every_row else [])
         if self.extra is None:
             return Group(*head, table)
