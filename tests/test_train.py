@@ -268,7 +268,8 @@ def test_the_curves_draw_each_evaluation_once_at_the_step_it_was_made():
     steps, values = validation_column(rows, "val_loss")
     assert steps.tolist() == [5, 10, 13] and values.tolist() == [0.5, 0.25, 0.125]
     older = [{"step": 10, "val_loss": 0.5}, {"step": 20, "val_loss": 0.5}]  # no val_step: one per row
-    assert validation_column(older, "val_loss")[0].tolist() == [10, 20]
+    older.append({"step": 30, "val_loss": 0.5, "val_step": None})  # resumed from an older checkpoint
+    assert validation_column(older, "val_loss")[0].tolist() == [10, 20, 30]
 
 
 def test_the_loop_sets_training_mode_once_not_every_step(configs, monkeypatch):

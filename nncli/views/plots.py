@@ -117,7 +117,8 @@ def validation_column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarra
     points: dict[int, float] = {}
     for r in rows:
         if r.get(key) is not None:
-            points.setdefault(r.get("val_step", r["step"]), r[key])
+            made = r.get("val_step")
+            points.setdefault(r["step"] if made is None else made, r[key])
     return np.array(list(points), float), np.array(list(points.values()), float)
 
 
