@@ -5,15 +5,18 @@ nothing; text from files and arguments is printed as plain, visible text."""
 
 import io
 import json
+import os
 import pickle
 import shutil
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from clitools import flat, invoke, snapshot
+from clitools import ENTRY_POINT, SHORT, flat, invoke, snapshot
 
 GOOD = """
 data: {dataset: xor, samples: 100}
@@ -352,3 +355,18 @@ def test_json_output_escapes_every_control_character(tmp_path):
     result = invoke("evaluate", tmp_path / "run", "--data", data, "--json")
     assert result.exit_code == 0, result.output
     assert "\x9b" not in result.output and json.loads(result.output)["data"] == str(data)
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_terminal_that_cannot_show_a_character_gets_a_stand_in_not_a_crash(tmp_path, encoding):
+    """The tables' box lines and dashes, and a Greek letter from the data, on an encoding without them."""
+    config = tmp_path / "c.yaml"
+    config.write_text("name: \u03b1-run\n" + SHORT)
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    for command in (["train", config, "-o", tmp_path / "run", "--no-plot"], ["runs", tmp_path]):
+        done = subprocess.run(
+            [sys.executable, "-c", ENTRY_POINT, *map(str, command)], capture_output=True, env=env, timeout=120
+        )
+        assert done.returncode == 0, done.stderr.decode(encoding, "replace")
+        assert b"internal error" not in done.stdout + done.stderr
+        (done.stdout + done.stderr).decode(encoding)  # all of it shown as the terminal can

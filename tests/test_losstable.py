@@ -66,6 +66,21 @@ def test_it_prints_what_richs_table_prints(color, width, metric):
     assert "…" in printed(ours, width, False) or len(cols) < 5  # the epoch cell was cut
 
 
+class Latin1(io.StringIO):
+    encoding = "latin-1"  # a terminal without box-drawing characters
+
+
+def test_without_box_characters_rich_draws_it_in_ascii_as_before():
+    cols, logged = fitting_columns("accuracy", 100), rows(5)
+    ours = LossTable(cols, logged, LineCache().lines(cols, logged))
+    outs = []
+    for renderable in (ours, rich_table(cols, logged)):
+        console = Console(file=Latin1(), width=100, force_terminal=True)
+        console.print(renderable)
+        outs.append(console.file.getvalue())
+    assert outs[0] == outs[1] and "+---" in outs[0] and "┃" not in outs[0]
+
+
 def test_lines_are_made_once_per_row_and_again_when_the_columns_change():
     cache, logged = LineCache(), rows(5)
     wide, narrow = fitting_columns("accuracy", 120), fitting_columns("accuracy", 44)

@@ -13,6 +13,7 @@ from nncli.errors import FileSystemError
 from nncli.fileio import load_npz
 from nncli.rundir.directory import new_run, resumed_run
 from nncli.training.build import build_run
+from nncli.training.events import Evaluation
 from nncli.views.plots import validation_column
 
 train = train_config
@@ -257,6 +258,20 @@ def test_by_default_the_loop_validates_once_per_epoch_and_rows_say_which_evaluat
     assert trainer.state.last_val_step == 25
 
 
+@pytest.mark.parametrize("log_every", [1, 3, 7, 10, 25, 60])
+def test_by_default_every_evaluation_reaches_a_metrics_row(configs, log_every):
+    """Where an epoch is shorter than log_every the default validates every log_every steps, not every
+    epoch: evaluations between two rows would be made and never written down."""
+    overrides = ["training.epochs=null", "training.steps=60", f"training.log_every={log_every}"]
+    trainer = build_run(load_config(configs / "xor.yaml", overrides)[0]).trainer
+    made = []
+    trainer.subscribe(lambda e: made.append(e.step) if isinstance(e, Evaluation) else None)
+    trainer.run()
+    assert trainer.eval_interval == max(trainer.steps_per_epoch, log_every)
+    assert made == sorted({*range(trainer.eval_interval, 61, trainer.eval_interval), 60})
+    assert {r["val_step"] for r in trainer.state.history} - {None} == set(made)
+
+
 def test_the_curves_draw_each_evaluation_once_at_the_step_it_was_made():
     rows = [
         {"step": 3, "val_loss": None, "val_step": None},
@@ -267,9 +282,11 @@ def test_the_curves_draw_each_evaluation_once_at_the_step_it_was_made():
     ]
     steps, values = validation_column(rows, "val_loss")
     assert steps.tolist() == [5, 10, 13] and values.tolist() == [0.5, 0.25, 0.125]
-    older = [{"step": 10, "val_loss": 0.5}, {"step": 20, "val_loss": 0.5}]  # no val_step: one per row
-    older.append({"step": 30, "val_loss": 0.5, "val_step": None})  # resumed from an older checkpoint
-    assert validation_column(older, "val_loss")[0].tolist() == [10, 20, 30]
+    # no val_step: each row at its own step, a repeated value being the same evaluation (eval_every 20)
+    older = [{"step": 10, "val_loss": 0.5}, {"step": 20, "val_loss": 0.25}, {"step": 30, "val_loss": 0.25}]
+    older.append({"step": 35, "val_loss": 0.25, "val_step": None})  # resumed from an older checkpoint
+    older.append({"step": 40, "val_loss": 0.125, "val_step": 40})
+    assert validation_column(older, "val_loss")[0].tolist() == [10, 20, 40]
 
 
 def test_the_loop_sets_training_mode_once_not_every_step(configs, monkeypatch):

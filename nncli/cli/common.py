@@ -7,6 +7,7 @@ anything else is a bug: exit 1, with the traceback behind `--debug`.
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -106,6 +107,15 @@ def main(
 ):
     """The options before the command (`nncli.cli` registers this as the app's callback)."""
     _debug["on"] = debug
+    tolerate_encoding()
+
+
+def tolerate_encoding() -> None:
+    """A terminal whose encoding lacks a character nncli prints (a dash, a box line, a Greek letter in
+    a name) shows "?" in its place instead of stopping the command with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
 
 
 def say(label: str, style: str, message: str) -> None:

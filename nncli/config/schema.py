@@ -243,7 +243,7 @@ class RegularizationConfig(Strict):
 class EarlyStopping(Strict):
     patience: PositiveInt = Field(
         10,
-        description="Evaluations without improvement before stopping (epochs, unless training.eval_every).",
+        description="Evaluations without improvement before stopping (see training.eval_every).",
     )
     min_delta: NonNegativeFloat = Field(0.0, description="Smallest decrease of val_loss that counts.")
 
@@ -261,7 +261,9 @@ class TrainingConfig(Strict):
     early_stopping: EarlyStopping | None = Field(None, description="Stop when val_loss stops improving.")
     log_every: PositiveInt = Field(10, description="Steps between rows of metrics.")
     eval_every: PositiveInt | None = Field(
-        None, description="Steps between validations (default: once per epoch, and at the end)."
+        None,
+        description="Steps between validations (default: once per epoch, or every log_every steps if an "
+        "epoch is shorter; and at the end).",
     )
     checkpoint_every: PositiveInt | None = Field(
         None, description="Steps between checkpoints (default: at the end)."

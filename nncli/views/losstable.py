@@ -76,7 +76,9 @@ class LossTable:
         return Measurement(self.width, self.width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if options.max_width < self.width:  # a terminal too narrow even for the first three columns
+        # rich's own layout where it has to squeeze the table (a terminal too narrow even for the first
+        # three columns) or draw it in ASCII (an encoding without box characters, a legacy console)
+        if options.max_width < self.width or BOX.substitute(options, safe=console.safe_box) is not BOX:
             yield rich_table(self.cols, self.rows)
             return
         new_line = Segment.line()

@@ -112,13 +112,18 @@ def column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def validation_column(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, values) of each evaluation once, at the step it was made (`val_step`: rows repeat the
-    latest evaluation until the next; files written before that field have one per row)."""
+    """(steps, values) of each evaluation once, at the step it was made: rows repeat the latest
+    evaluation until the next, and `val_step` says when it was made. Rows without it (files from
+    before that field, a run resumed from such a checkpoint) are taken at their own step, a row that
+    repeats the value before it being the same evaluation."""
     points: dict[int, float] = {}
+    last = None
     for r in rows:
-        if r.get(key) is not None:
-            made = r.get("val_step")
-            points.setdefault(r["step"] if made is None else made, r[key])
+        value, made = r.get(key), r.get("val_step")
+        if value is None or (made is None and value == last):
+            continue
+        points.setdefault(r["step"] if made is None else made, value)
+        last = value
     return np.array(list(points), float), np.array(list(points.values()), float)
 
 
