@@ -272,6 +272,26 @@ def test_by_default_every_evaluation_reaches_a_metrics_row(configs, log_every):
     assert {r["val_step"] for r in trainer.state.history} - {None} == set(made)
 
 
+def test_a_run_stopped_between_rows_still_writes_its_last_evaluation(configs):
+    overrides = [
+        "training.epochs=null",
+        "training.steps=133",
+        "training.log_every=20",
+        "training.batch_size=7",
+    ]
+    trainer = build_run(load_config(configs / "xor.yaml", overrides)[0]).trainer
+    assert trainer.eval_interval % 20 != 0  # the first evaluation falls between two rows
+
+    def interrupt(event):
+        if isinstance(event, Evaluation):
+            trainer.stop_requested = "interrupted"  # as the signal handler does
+
+    trainer.subscribe(interrupt)
+    trainer.run()
+    last = trainer.state.history[-1]
+    assert last["step"] == last["val_step"] == trainer.eval_interval == trainer.state.step
+
+
 def test_the_curves_draw_each_evaluation_once_at_the_step_it_was_made():
     rows = [
         {"step": 3, "val_loss": None, "val_step": None},

@@ -107,7 +107,6 @@ def main(
 ):
     """The options before the command (`nncli.cli` registers this as the app's callback)."""
     _debug["on"] = debug
-    tolerate_encoding()
 
 
 def tolerate_encoding() -> None:

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping, MutableMapping
 import typer
 from typer.core import TyperGroup
 
+from nncli.cli.common import tolerate_encoding
+
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 
@@ -78,5 +80,9 @@ def lazy_group(table: Mapping[str, str | Group]) -> type[TyperGroup]:
             super().__init__(commands=LazyCommands(table), **kwargs)
             for command in (commands or {}).values() if isinstance(commands, Mapping) else commands or ():
                 self.add_command(command)
+
+        def main(self, *args, **kwargs):
+            tolerate_encoding()  # before anything is printed, --help included
+            return super().main(*args, **kwargs)
 
     return LazyGroup

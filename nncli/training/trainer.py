@@ -251,7 +251,8 @@ class Trainer:
             stop = False
             if self.X_val is not None and (st.step % self.eval_interval == 0 or done):
                 stop = self._evaluate_and_track()
-            if st.step % s.log_every == 0 or done or stop:
+            # a row at the last step however the run ends, so that it holds the latest evaluation
+            if st.step % s.log_every == 0 or done or stop or self.stop_requested:
                 event = StepEnd(
                     step=st.step,
                     epoch=step // self.steps_per_epoch + 1,
