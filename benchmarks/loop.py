@@ -26,10 +26,11 @@ thread count; its share of a step does, as far as the step gets faster.
 - + live view on: the rich progress bar and loss table redrawn in a terminal (to a buffer here).
 
 The validation pass is a forward pass over the whole validation set: n_val rows every `eval_every`
-steps (by default once per epoch) against a step's forward and backward over `batch` rows, about
-n_val / (3 · batch · eval_every) of a step; the line under the table gives that estimate. Data is a
-fixed random classification set saved as .npz; `log_every` and `eval_every` are the config's defaults
-unless given. The thread count is the run's own (nncli.runtime's policy) for every row.
+steps (by default once per epoch, or every `log_every` steps where an epoch is shorter) against a
+step's forward and backward over `batch` rows, about n_val / (3 · batch · eval_every) of a step; the
+line under the table gives that estimate. Data is a fixed random classification set saved as .npz;
+`log_every` and `eval_every` are the config's defaults unless given. The thread count is the run's own
+(nncli.runtime's policy) for every row.
 """
 
 from __future__ import annotations
