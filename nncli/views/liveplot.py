@@ -16,7 +16,8 @@ from nncli.training.build import Run
 from nncli.training.events import Evaluation, Event, StepEnd, TrainingEnd
 from nncli.training.predictor import predictor, view_kind
 from nncli.views import termviz
-from nncli.views.reporter import GAP, columns, table_width
+from nncli.views.losstable import table_width
+from nncli.views.reporter import GAP, columns
 
 MAX_WIDTH = 48  # characters; the picture is width × 2·(width/2) pixels, square in most fonts
 MIN_WIDTH, MIN_HEIGHT = 20, 10  # below this the picture says too little: leave it out

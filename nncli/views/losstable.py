@@ -24,6 +24,11 @@ BOX = box.HEAVY_HEAD  # rich's default for a Table
 HEADER = Style(bold=True)
 
 
+def table_width(cols: Sequence[Column]) -> int:
+    """Width of the boxed table with these columns: each is padded by one space a side, plus the rules."""
+    return sum(width + 3 for _, width, _ in cols) + 1
+
+
 def fit(text: str, width: int) -> str:
     """`text` right-justified in `width` cells, cut with an ellipsis when longer (rich's "ellipsis")."""
     if cell_len(text) > width:
@@ -70,7 +75,7 @@ class LossTable:
     def __init__(self, cols: Sequence[Column], rows: Sequence, lines: Sequence[str]) -> None:
         self.cols, self.rows, self.lines = cols, rows, lines
         self.widths = [width + 2 for _, width, _ in cols]  # one space of padding a side
-        self.width = sum(self.widths) + len(self.widths) + 1
+        self.width = table_width(cols)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         return Measurement(self.width, self.width)

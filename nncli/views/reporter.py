@@ -26,7 +26,7 @@ from rich.text import Text
 
 from nncli.errors import visible
 from nncli.training.events import Event, StepEnd, TrainingEnd
-from nncli.views.losstable import LineCache, LossTable
+from nncli.views.losstable import LineCache, LossTable, table_width
 
 CHROME_ROWS = 6  # the live region besides its table rows: progress line, hint, table borders and header
 GAP = 2  # characters between the table and the picture
@@ -50,11 +50,6 @@ def columns(metric_name: str) -> list[tuple[str, int, object]]:
         ("lr", 9, lambda r: fmt(r.lr, ".3g")),
         ("grad norm", 9, lambda r: fmt(r.grad_norm, ".3g")),
     ]
-
-
-def table_width(cols: list) -> int:
-    """Width of a boxed table with these columns: each is padded by one space a side, plus the rules."""
-    return sum(width + 3 for _, width, _ in cols) + 1
 
 
 def fitting_columns(metric_name: str, width: int) -> list:
